@@ -1,0 +1,99 @@
+// Package api holds the wire types that the Parley client and agent share:
+// signaling paths and errors, and the events on the `parley` data channel.
+// docs/protocol.md describes the protocol; ProtocolVersion names it.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// ProtocolVersion is sent in the hello event. Version 1: HTTP signaling with
+// non-trickle SDP offer/answer, events hello/state/error.
+const ProtocolVersion = 1
+
+// Signaling endpoints and limits.
+const (
+	SessionsPath    = "/v1/sessions"     // POST: SDP offer in, SDP answer out
+	SessionPathFmt  = "/v1/sessions/%s"  // DELETE: end the session
+	HealthPath      = "/healthz"         // GET: 200 "ok"
+	ContentTypeSDP  = "application/sdp"  // the offer's and answer's media type
+	ContentTypeJSON = "application/json" // error bodies
+	MaxOfferBytes   = 64 << 10           // 64 KiB: larger offers get 413
+)
+
+// Error codes in Error.Code, one per HTTP status the agent returns.
+const (
+	CodeBadSDP           = "bad_sdp"            // 400
+	CodeUnauthorized     = "unauthorized"       // 401
+	CodeNotFound         = "not_found"          // 404
+	CodeMethodNotAllowed = "method_not_allowed" // 405
+	CodeTooLarge         = "too_large"          // 413
+	CodeUnsupportedType  = "unsupported_type"   // 415
+	CodeUnavailable      = "unavailable"        // 503
+	CodeInternal         = "internal"           // 500
+)
+
+// Error is the JSON body of every signaling error:
+// {"error": "<code>", "message": "<human text>"}.
+type Error struct {
+	Code    string `json:"error"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Event types on the data channel.
+const (
+	TypeHello = "hello"
+	TypeState = "state"
+	TypeError = "error"
+)
+
+// Agent states carried by the state event.
+const (
+	StateListening = "listening"
+	StateThinking  = "thinking"
+	StateSpeaking  = "speaking"
+)
+
+// Event is one JSON message on the `parley` data channel. Type says which of
+// the optional fields are set; unknown types are ignored by both sides.
+type Event struct {
+	Type string `json:"type"`
+
+	// hello
+	Version      int      `json:"version,omitempty"`
+	Capabilities []string `json:"capabilities,omitempty"`
+
+	// state
+	State string `json:"state,omitempty"`
+
+	// error
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// ErrBadEvent is returned by DecodeEvent for a message that is not a JSON
+// object with a string "type".
+var ErrBadEvent = errors.New("api: malformed event")
+
+// DecodeEvent parses one data-channel message. It returns ErrBadEvent
+// (wrapped) for invalid JSON or a missing type.
+func DecodeEvent(b []byte) (Event, error) {
+	var e Event
+	if err := json.Unmarshal(b, &e); err != nil {
+		return Event{}, fmt.Errorf("%w: %v", ErrBadEvent, err)
+	}
+	if e.Type == "" {
+		return Event{}, fmt.Errorf("%w: no type", ErrBadEvent)
+	}
+	return e, nil
+}
+
+// Encode returns the event as JSON.
+func (e Event) Encode() []byte {
+	b, _ := json.Marshal(e) // a struct of strings and ints cannot fail
+	return b
+}

@@ -1,0 +1,238 @@
+package agent
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/pion/sdp/v3"
+
+	"github.com/parley-app/parley/agent/api"
+	"github.com/parley-app/parley/media/rtc"
+)
+
+// ErrConfig is returned by NewServer for an incomplete Config.
+var ErrConfig = errors.New("agent: invalid config")
+
+// Config is what a Server needs.
+type Config struct {
+	// Token is the bearer token every request must carry. Required.
+	Token string
+	// Handler makes the per-session handler. Required.
+	Handler HandlerFunc
+	// Factory makes the peer connections. Required.
+	Factory *rtc.Factory
+	// Log receives the server's logs; nil discards them.
+	Log *slog.Logger
+}
+
+// Server is the agent's HTTP signaling endpoint and session manager. It
+// implements http.Handler (docs/protocol.md lists the routes).
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	mux    *http.ServeMux
+	mu     sync.Mutex
+	byID   map[string]*session
+	closed bool
+}
+
+// NewServer checks cfg and returns a server with no sessions.
+func NewServer(cfg Config) (*Server, error) {
+	switch {
+	case cfg.Token == "":
+		return nil, fmt.Errorf("%w: a token is required", ErrConfig)
+	case cfg.Handler == nil:
+		return nil, fmt.Errorf("%w: a handler is required", ErrConfig)
+	case cfg.Factory == nil:
+		return nil, fmt.Errorf("%w: a peer connection factory is required", ErrConfig)
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: log.With("component", "agent"), byID: map[string]*session{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+api.SessionsPath, s.authed(s.createSession))
+	mux.HandleFunc("DELETE "+api.SessionsPath+"/{id}", s.authed(s.deleteSession))
+	mux.HandleFunc("GET "+api.HealthPath, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc(api.SessionsPath, methodNotAllowed("POST"))
+	mux.HandleFunc(api.SessionsPath+"/{id}", methodNotAllowed("DELETE"))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint: "+r.URL.Path)
+	})
+	s.mux = mux
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Sessions returns how many sessions are live.
+func (s *Server) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byID)
+}
+
+// Close ends every session and refuses new ones. It is safe to call twice.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	all := make([]*session, 0, len(s.byID))
+	for _, ss := range s.byID {
+		all = append(all, ss)
+	}
+	s.byID = map[string]*session{}
+	s.mu.Unlock()
+	for _, ss := range all {
+		ss.close()
+	}
+	return nil
+}
+
+func (s *Server) authed(next http.HandlerFunc) http.HandlerFunc {
+	want := []byte("Bearer " + s.cfg.Token)
+	return func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+			writeError(w, http.StatusUnauthorized, api.CodeUnauthorized, "missing or wrong bearer token")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != api.ContentTypeSDP {
+		writeError(w, http.StatusUnsupportedMediaType, api.CodeUnsupportedType,
+			fmt.Sprintf("the offer must be sent as %s, not %q", api.ContentTypeSDP, r.Header.Get("Content-Type")))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, api.MaxOfferBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, api.CodeTooLarge,
+				fmt.Sprintf("the offer is larger than %d bytes", api.MaxOfferBytes))
+			return
+		}
+		writeError(w, http.StatusBadRequest, api.CodeBadSDP, "could not read the offer: "+err.Error())
+		return
+	}
+	if err := validateOffer(body); err != nil {
+		writeError(w, http.StatusBadRequest, api.CodeBadSDP, err.Error())
+		return
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, api.CodeUnavailable, "the agent is shutting down")
+		return
+	}
+
+	id := uuid.NewString()
+	ss, err := newSession(id, s.cfg.Factory, s.cfg.Handler(), s.log, s.remove)
+	if err != nil {
+		s.log.Error("new session", "err", err)
+		writeError(w, http.StatusInternalServerError, api.CodeInternal, "could not create a session")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), answerTimeout)
+	defer cancel()
+	answer, err := ss.answer(ctx, string(body))
+	if err != nil {
+		ss.close()
+		if errors.Is(err, errBadOffer) {
+			writeError(w, http.StatusBadRequest, api.CodeBadSDP, err.Error())
+			return
+		}
+		s.log.Error("answer", "err", err)
+		writeError(w, http.StatusInternalServerError, api.CodeInternal, "could not answer the offer")
+		return
+	}
+	s.mu.Lock()
+	s.byID[id] = ss
+	s.mu.Unlock()
+	if err := ss.start(); err != nil {
+		s.remove(ss)
+		s.log.Error("start session", "err", err)
+		writeError(w, http.StatusInternalServerError, api.CodeInternal, "could not start the session")
+		return
+	}
+	s.log.Info("session started", "session", id, "remote", r.RemoteAddr)
+	w.Header().Set("Content-Type", api.ContentTypeSDP)
+	w.Header().Set("Location", fmt.Sprintf(api.SessionPathFmt, id))
+	w.WriteHeader(http.StatusCreated)
+	_, _ = io.WriteString(w, answer)
+}
+
+// validateOffer checks that body parses as SDP (RFC 8866) and offers audio.
+func validateOffer(body []byte) error {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return errors.New("the offer is empty")
+	}
+	var d sdp.SessionDescription
+	if err := d.UnmarshalString(string(body)); err != nil {
+		return fmt.Errorf("the offer is not valid SDP: %v", err)
+	}
+	for _, m := range d.MediaDescriptions {
+		if m.MediaName.Media == "audio" {
+			return nil
+		}
+	}
+	return errors.New("the offer has no audio section")
+}
+
+func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	s.mu.Lock()
+	ss, ok := s.byID[id]
+	delete(s.byID, id)
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusNotFound, api.CodeNotFound, "no session "+id)
+		return
+	}
+	ss.close()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// remove forgets and closes a session (its peer connection failed or closed).
+func (s *Server) remove(ss *session) {
+	s.mu.Lock()
+	if s.byID[ss.id] == ss {
+		delete(s.byID, ss.id)
+	}
+	s.mu.Unlock()
+	ss.close()
+}
+
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, r.Method+" is not allowed here; use "+allow)
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", api.ContentTypeJSON)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(api.Error{Code: code, Message: msg})
+}

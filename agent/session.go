@@ -1,0 +1,296 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/parley-app/parley/agent/api"
+	"github.com/parley-app/parley/media/audio"
+	"github.com/parley-app/parley/media/opus"
+	"github.com/parley-app/parley/media/rtc"
+)
+
+// Capabilities the agent announces in hello.
+var Capabilities = []string{"audio"}
+
+// maxConcealedFrames caps the silent frames fed to the handler for one gap in
+// RTP sequence numbers (200 ms); a larger gap is a stream restart.
+const maxConcealedFrames = 10
+
+// session is one caller: its peer connection, codecs, handler and the
+// goroutines that move audio between them. Everything it owns is released
+// by close.
+type session struct {
+	id      string
+	log     *slog.Logger
+	pc      *webrtc.PeerConnection
+	track   *webrtc.TrackLocalStaticSample
+	handler Handler
+	enc     *opus.Encoder
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	onEnd   func(*session)
+
+	mu      sync.Mutex
+	queue   []queued // audio waiting to be sent
+	dc      *webrtc.DataChannel
+	closed  bool
+	started bool
+}
+
+type queued struct {
+	pcm  []int16
+	done func()
+}
+
+func newSession(id string, f *rtc.Factory, h Handler, log *slog.Logger, onEnd func(*session)) (*session, error) {
+	pc, err := f.NewPeerConnection()
+	if err != nil {
+		return nil, err
+	}
+	track, err := rtc.NewOpusTrack("agent-voice", "parley-agent")
+	if err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	enc, err := opus.NewEncoder(0)
+	if err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &session{id: id, log: log.With("session", id), pc: pc, track: track, handler: h, enc: enc, ctx: ctx, cancel: cancel, onEnd: onEnd}
+	pc.OnTrack(s.onTrack)
+	pc.OnDataChannel(s.onDataChannel)
+	pc.OnConnectionStateChange(s.onConnectionState)
+	return s, nil
+}
+
+// answer applies the SDP offer and returns the SDP answer with all ICE
+// candidates gathered (non-trickle). Errors from a malformed offer wrap
+// errBadOffer.
+func (s *session) answer(ctx context.Context, offer string) (string, error) {
+	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", fmt.Errorf("%w: %v", errBadOffer, err)
+	}
+	if _, err := s.pc.AddTrack(s.track); err != nil {
+		return "", fmt.Errorf("add track: %w", err)
+	}
+	ans, err := s.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", errBadOffer, err)
+	}
+	gathered := webrtc.GatheringCompletePromise(s.pc)
+	if err := s.pc.SetLocalDescription(ans); err != nil {
+		return "", fmt.Errorf("set local description: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return "", fmt.Errorf("gathering ICE candidates: %w", ctx.Err())
+	}
+	return s.pc.LocalDescription().SDP, nil
+}
+
+// start runs the handler and the sender; called once the answer is sent.
+func (s *session) start() error {
+	s.mu.Lock()
+	s.started = true
+	s.mu.Unlock()
+	if err := s.handler.Start(s.ctx, s); err != nil {
+		return fmt.Errorf("handler start: %w", err)
+	}
+	s.wg.Add(1)
+	go s.sendLoop()
+	return nil
+}
+
+func (s *session) onConnectionState(st webrtc.PeerConnectionState) {
+	s.log.Debug("peer connection", "state", st.String())
+	switch st {
+	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+		go s.onEnd(s)
+	}
+}
+
+func (s *session) onDataChannel(dc *webrtc.DataChannel) {
+	if dc.Label() != rtc.DataChannelLabel {
+		s.log.Warn("ignoring unknown data channel", "label", dc.Label())
+		return
+	}
+	dc.OnOpen(func() {
+		s.mu.Lock()
+		s.dc = dc
+		s.mu.Unlock()
+		_ = s.Send(api.Event{Type: api.TypeHello, Version: api.ProtocolVersion, Capabilities: Capabilities})
+		_ = s.Send(api.Event{Type: api.TypeState, State: api.StateListening})
+	})
+	dc.OnMessage(func(m webrtc.DataChannelMessage) {
+		e, err := api.DecodeEvent(m.Data)
+		if err != nil {
+			s.log.Warn("bad event from client", "err", err)
+			return
+		}
+		s.handler.OnEvent(e)
+	})
+}
+
+// onTrack decodes the caller's Opus into 20 ms frames for the handler.
+func (s *session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	if tr.Kind() != webrtc.RTPCodecTypeAudio {
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	dec, err := opus.NewDecoder()
+	if err != nil {
+		s.log.Error("decoder", "err", err)
+		return
+	}
+	silence := make([]int16, audio.FrameSamples)
+	var last uint16
+	var have bool
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && s.ctx.Err() == nil {
+				s.log.Debug("read RTP", "err", err)
+			}
+			return
+		}
+		if have {
+			gap := int(int16(pkt.SequenceNumber - last))
+			if gap <= 0 {
+				continue // duplicate or reordered late: already concealed
+			}
+			for i := 1; i < gap && i <= maxConcealedFrames; i++ {
+				s.handler.OnAudio(silence)
+			}
+		}
+		last, have = pkt.SequenceNumber, true
+		pcm, err := dec.Decode(pkt.Payload)
+		if err != nil {
+			s.log.Debug("decode", "err", err)
+			s.handler.OnAudio(silence)
+			continue
+		}
+		for len(pcm) >= audio.FrameSamples {
+			s.handler.OnAudio(pcm[:audio.FrameSamples])
+			pcm = pcm[audio.FrameSamples:]
+		}
+	}
+}
+
+// sendLoop sends one 20 ms Opus frame every 20 ms: queued audio, or silence
+// so the caller's jitter buffer and RTCP timing stay warm.
+func (s *session) sendLoop() {
+	defer s.wg.Done()
+	var pacer audio.Pacer
+	frame := make([]int16, audio.FrameSamples)
+	for {
+		if err := pacer.Wait(s.ctx); err != nil {
+			return
+		}
+		done := s.nextFrame(frame)
+		pkt, err := s.enc.Encode(frame)
+		if err != nil {
+			s.log.Error("encode", "err", err)
+			return
+		}
+		if err := s.track.WriteSample(media.Sample{Data: pkt, Duration: audio.FrameDuration}); err != nil && !errors.Is(err, io.ErrClosedPipe) {
+			s.log.Debug("write sample", "err", err)
+		}
+		if done != nil {
+			done()
+		}
+	}
+}
+
+// nextFrame fills frame from the queue (silence if empty) and returns the
+// done callback of a clip whose last sample it took.
+func (s *session) nextFrame(frame []int16) func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(frame)
+	if len(s.queue) == 0 {
+		return nil
+	}
+	q := &s.queue[0]
+	n := copy(frame, q.pcm)
+	q.pcm = q.pcm[n:]
+	if len(q.pcm) > 0 {
+		return nil
+	}
+	done := q.done
+	s.queue = s.queue[1:]
+	return done
+}
+
+// PlayAudio implements Output.
+func (s *session) PlayAudio(pcm []int16, done func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queue = append(s.queue, queued{pcm: pcm, done: done})
+}
+
+// ClearAudio implements Output.
+func (s *session) ClearAudio() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queue = nil
+}
+
+// Send implements Output.
+func (s *session) Send(e api.Event) error {
+	s.mu.Lock()
+	dc := s.dc
+	s.mu.Unlock()
+	if dc == nil {
+		return errors.New("agent: data channel not open")
+	}
+	return dc.SendText(string(e.Encode()))
+}
+
+// close ends the session: stops the handler's inputs, closes the peer
+// connection, waits for the goroutines and releases the codecs. It is safe
+// to call twice.
+func (s *session) close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	started := s.started
+	s.mu.Unlock()
+	s.cancel()
+	if err := s.pc.Close(); err != nil {
+		s.log.Debug("close peer connection", "err", err)
+	}
+	s.wg.Wait()
+	if started {
+		s.handler.Stop()
+	}
+	_ = s.enc.Close()
+	s.log.Info("session ended")
+}
+
+var errBadOffer = errors.New("bad SDP offer")
+
+// answerTimeout bounds ICE gathering for one offer.
+const answerTimeout = 10 * time.Second

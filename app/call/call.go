@@ -1,0 +1,403 @@
+package call
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/parley-app/parley/agent/api"
+	"github.com/parley-app/parley/app/signal"
+	"github.com/parley-app/parley/media/audio"
+	"github.com/parley-app/parley/media/jitter"
+	"github.com/parley-app/parley/media/opus"
+	"github.com/parley-app/parley/media/rtc"
+)
+
+// Config is what Dial needs.
+type Config struct {
+	AgentURL string        // base URL of the agent, e.g. http://127.0.0.1:41234
+	Token    string        // bearer token
+	Factory  *rtc.Factory  // peer connection factory (loopback or remote)
+	Mic      audio.Source  // the caller's voice; owned by the caller of Dial
+	Speaker  audio.Sink    // where the agent's voice goes; owned by the caller of Dial
+	Log      *slog.Logger  // nil discards
+	Timeout  time.Duration // connect timeout; 0 means 10 s
+	Jitter   int           // jitter buffer depth in 20 ms packets; 0 means jitter.DefaultDepth
+	Start    time.Time     // when the person asked for the call; zero means now
+}
+
+// Callbacks receive what happens during a call. Every field may be nil. They
+// are called from the call's goroutines and must not block.
+type Callbacks struct {
+	OnMicLevel func(level float64) // 0..1, once per 20 ms mic frame
+	OnEvent    func(e api.Event)   // every event from the agent
+	OnEnd      func(err error)     // once, when the call ends; err nil for a hang-up
+}
+
+func (cb *Callbacks) fill() {
+	if cb.OnMicLevel == nil {
+		cb.OnMicLevel = func(float64) {}
+	}
+	if cb.OnEvent == nil {
+		cb.OnEvent = func(api.Event) {}
+	}
+	if cb.OnEnd == nil {
+		cb.OnEnd = func(error) {}
+	}
+}
+
+// Metrics are a call's measured timings.
+type Metrics struct {
+	ConnectTime    time.Duration // SDP offer created → peer connection connected
+	FirstAudioTime time.Duration // call start → first agent RTP packet received (0 until then)
+	Jitter         jitter.Stats  // the receive jitter buffer's counters
+}
+
+// Call is one connected call. Hang it up with Hangup.
+type Call struct {
+	cfg    Config
+	cb     Callbacks
+	log    *slog.Logger
+	pc     *webrtc.PeerConnection
+	sig    *signal.Client
+	sess   signal.Session
+	jb     *jitter.Buffer
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	connectTime time.Duration
+	firstAudio  atomic.Int64 // ns since start; 0 = none yet
+	connected   atomic.Bool
+	endOnce     sync.Once
+	endErr      error
+	done        chan struct{}
+
+	mu    sync.Mutex // guards ended against wg.Add racing wg.Wait
+	ended bool
+}
+
+// addWorker registers a goroutine started by a pion callback; it returns
+// false once the call is ending.
+func (c *Call) addWorker() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return false
+	}
+	c.wg.Add(1)
+	return true
+}
+
+// Dial places a call: it sends an SDP offer to the agent, waits until the
+// peer connection is connected, then starts sending the microphone and
+// playing the agent. It returns the signaling error (*signal.StatusError,
+// signal.ErrUnreachable), ErrConnectTimeout, or ctx's error; on error nothing
+// is left running.
+func Dial(ctx context.Context, cfg Config, cb Callbacks) (*Call, error) {
+	cb.fill()
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.Start.IsZero() {
+		cfg.Start = time.Now()
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	sig, err := signal.New(cfg.AgentURL, cfg.Token)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := cfg.Factory.NewPeerConnection()
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	c := &Call{
+		cfg: cfg, cb: cb, log: cfg.Log.With("component", "call"), pc: pc, sig: sig,
+		jb: jitter.New(cfg.Jitter), ctx: cctx, cancel: cancel, done: make(chan struct{}),
+	}
+	if err := c.connect(ctx); err != nil {
+		c.shutdown(err, false)
+		return nil, err
+	}
+	c.connected.Store(true)
+	c.wg.Add(2)
+	go c.sendMic()
+	go c.playout()
+	return c, nil
+}
+
+func (c *Call) connect(ctx context.Context) error {
+	ctx, cancelTimeout := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancelTimeout()
+
+	track, err := rtc.NewOpusTrack("mic", "parley")
+	if err != nil {
+		return err
+	}
+	sender, err := c.pc.AddTrack(track)
+	if err != nil {
+		return fmt.Errorf("call: add track: %w", err)
+	}
+	c.wg.Add(1)
+	go c.drainRTCP(sender)
+	dc, err := c.pc.CreateDataChannel(rtc.DataChannelLabel, nil)
+	if err != nil {
+		return fmt.Errorf("call: data channel: %w", err)
+	}
+	dc.OnMessage(func(m webrtc.DataChannelMessage) {
+		e, err := api.DecodeEvent(m.Data)
+		if err != nil {
+			c.log.Warn("bad event from agent", "err", err)
+			return
+		}
+		c.cb.OnEvent(e)
+	})
+	c.pc.OnTrack(c.onTrack)
+	connected, failed := make(chan struct{}), make(chan struct{})
+	var connOnce, failOnce sync.Once
+	c.pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		c.log.Debug("peer connection", "state", s.String())
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
+			connOnce.Do(func() { close(connected) })
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			if c.connected.Load() {
+				go c.end(ErrConnectionLost)
+			} else {
+				failOnce.Do(func() { close(failed) })
+			}
+		}
+	})
+
+	offerAt := time.Now()
+	offer, err := c.pc.CreateOffer(nil)
+	if err != nil {
+		return fmt.Errorf("call: create offer: %w", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(c.pc)
+	if err := c.pc.SetLocalDescription(offer); err != nil {
+		return fmt.Errorf("call: set local description: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return fmt.Errorf("call: gathering ICE candidates: %w", ctx.Err())
+	}
+	c.sess, err = c.sig.CreateSession(ctx, c.pc.LocalDescription().SDP)
+	if err != nil {
+		return err
+	}
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: c.sess.Answer}); err != nil {
+		return fmt.Errorf("call: the agent's SDP answer: %w", err)
+	}
+	select {
+	case <-connected:
+	case <-failed:
+		return fmt.Errorf("%w: ICE or DTLS failed before the call connected", ErrConnectionLost)
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return ErrConnectTimeout
+		}
+		return ctx.Err()
+	}
+	c.connectTime = time.Since(offerAt)
+	c.log.Info("connected", "connect_ms", ms(c.connectTime))
+	return nil
+}
+
+// drainRTCP reads RTCP for the sender so pion's interceptors (reports, NACK)
+// run.
+func (c *Call) drainRTCP(s *webrtc.RTPSender) {
+	defer c.wg.Done()
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := s.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+func (c *Call) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	if tr.Kind() != webrtc.RTPCodecTypeAudio || !c.addWorker() {
+		return
+	}
+	defer c.wg.Done()
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		if c.firstAudio.Load() == 0 {
+			c.firstAudio.CompareAndSwap(0, int64(time.Since(c.cfg.Start)))
+		}
+		c.jb.Push(pkt.SequenceNumber, pkt.Payload)
+	}
+}
+
+// sendMic encodes the microphone and writes it to the Opus track, paced by
+// the source.
+func (c *Call) sendMic() {
+	defer c.wg.Done()
+	enc, err := opus.NewEncoder(0)
+	if err != nil {
+		go c.end(err)
+		return
+	}
+	defer enc.Close()
+	var track *webrtc.TrackLocalStaticSample
+	for _, s := range c.pc.GetSenders() {
+		if t, ok := s.Track().(*webrtc.TrackLocalStaticSample); ok {
+			track = t
+		}
+	}
+	f := make([]int16, audio.FrameSamples)
+	for {
+		if err := c.cfg.Mic.ReadFrame(c.ctx, f); err != nil {
+			if !errors.Is(err, io.EOF) && c.ctx.Err() == nil {
+				c.log.Warn("microphone stopped", "err", err)
+			}
+			return
+		}
+		c.cb.OnMicLevel(audio.Level(f))
+		pkt, err := enc.Encode(f)
+		if err != nil {
+			go c.end(err)
+			return
+		}
+		if err := track.WriteSample(media.Sample{Data: pkt, Duration: audio.FrameDuration}); err != nil && c.ctx.Err() == nil {
+			c.log.Debug("write sample", "err", err)
+		}
+	}
+}
+
+// playout pulls one packet per 20 ms from the jitter buffer, decodes it and
+// writes it to the speaker, whose WriteFrame paces the loop. A lost packet is
+// concealed by repeating the last frame at half amplitude once, then silence
+// (packet loss concealment, PLC).
+func (c *Call) playout() {
+	defer c.wg.Done()
+	dec, err := opus.NewDecoder()
+	if err != nil {
+		go c.end(err)
+		return
+	}
+	frame := make([]int16, audio.FrameSamples)
+	last := make([]int16, audio.FrameSamples)
+	var pending []int16
+	concealed := false
+	for {
+		if len(pending) >= audio.FrameSamples {
+			copy(frame, pending)
+			pending = pending[audio.FrameSamples:]
+		} else {
+			payload, st := c.jb.Pop()
+			switch st {
+			case jitter.Packet:
+				pcm, err := dec.Decode(payload)
+				if err != nil {
+					c.log.Debug("decode", "err", err)
+					clear(frame)
+					break
+				}
+				n := copy(frame, pcm)
+				clear(frame[n:])
+				pending = append(pending[:0], pcm[n:]...)
+				copy(last, frame)
+				concealed = false
+			case jitter.Lost:
+				if concealed {
+					clear(frame)
+				} else {
+					for i, s := range last {
+						frame[i] = s / 2
+					}
+					concealed = true
+				}
+			default:
+				clear(frame)
+			}
+		}
+		if err := c.cfg.Speaker.WriteFrame(c.ctx, frame); err != nil {
+			if c.ctx.Err() == nil {
+				c.log.Warn("speaker stopped", "err", err)
+				go c.end(err)
+			}
+			return
+		}
+	}
+}
+
+// Metrics returns the call's timings so far.
+func (c *Call) Metrics() Metrics {
+	return Metrics{
+		ConnectTime:    c.connectTime,
+		FirstAudioTime: time.Duration(c.firstAudio.Load()),
+		Jitter:         c.jb.Stats(),
+	}
+}
+
+// Done is closed when the call has ended.
+func (c *Call) Done() <-chan struct{} { return c.done }
+
+// Err returns why the call ended (nil for a hang-up or while it runs).
+func (c *Call) Err() error {
+	select {
+	case <-c.done:
+		return c.endErr
+	default:
+		return nil
+	}
+}
+
+// Hangup ends the call: it tells the agent (DELETE), closes the peer
+// connection and waits for the call's goroutines. It is safe to call twice.
+func (c *Call) Hangup() {
+	c.end(nil)
+}
+
+func (c *Call) end(err error) { c.shutdown(err, true) }
+
+// shutdown ends the session at the agent, closes the peer connection and
+// waits for every goroutine; notify says whether OnEnd is called (not for a
+// Dial that failed, which returns its error instead).
+func (c *Call) shutdown(err error, notify bool) {
+	c.endOnce.Do(func() {
+		c.mu.Lock()
+		c.ended = true
+		c.mu.Unlock()
+		c.endErr = err
+		if c.sess.Location != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if derr := c.sig.DeleteSession(ctx, c.sess.Location); derr != nil {
+				c.log.Debug("delete session", "err", derr)
+			}
+			cancel()
+		}
+		c.teardown()
+		close(c.done)
+		if notify {
+			c.cb.OnEnd(err)
+		}
+	})
+}
+
+func (c *Call) teardown() {
+	c.cancel()
+	if err := c.pc.Close(); err != nil {
+		c.log.Debug("close peer connection", "err", err)
+	}
+	c.wg.Wait()
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

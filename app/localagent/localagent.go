@@ -1,0 +1,92 @@
+// Package localagent runs Parley's agent inside the app for local mode: an
+// HTTP server on 127.0.0.1 at a random port, guarded by a random per-launch
+// bearer token so that no other local process or web page can attach to the
+// microphone. The app reaches it through the same signaling and WebRTC path
+// as a remote agent.
+package localagent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/parley-app/parley/agent"
+	"github.com/parley-app/parley/agent/echo"
+	"github.com/parley-app/parley/media/rtc"
+)
+
+// Agent is a running in-process agent.
+type Agent struct {
+	URL   string // e.g. http://127.0.0.1:41234
+	Token string // 256-bit random, hex
+
+	srv    *agent.Server
+	http   *http.Server
+	done   chan struct{}
+	once   sync.Once
+	closeE error
+}
+
+// Start listens on a random loopback port and serves the echo agent. It
+// returns an error if no loopback port can be had.
+func Start(log *slog.Logger) (*Agent, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tok := make([]byte, 32)
+	if _, err := rand.Read(tok); err != nil {
+		return nil, fmt.Errorf("localagent: token: %w", err)
+	}
+	f, err := rtc.NewLoopback()
+	if err != nil {
+		return nil, err
+	}
+	token := hex.EncodeToString(tok)
+	srv, err := agent.NewServer(agent.Config{
+		Token:   token,
+		Handler: echo.New(echo.Config{Log: log}),
+		Factory: f,
+		Log:     log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("localagent: listen on loopback: %w", err)
+	}
+	a := &Agent{
+		URL:   "http://" + ln.Addr().String(),
+		Token: token,
+		srv:   srv,
+		http:  &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second},
+		done:  make(chan struct{}),
+	}
+	go func() {
+		defer close(a.done)
+		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("local agent stopped", "err", err)
+		}
+	}()
+	log.Info("local agent listening", "url", a.URL)
+	return a, nil
+}
+
+// Close ends all sessions and stops the server; it is safe to call twice.
+func (a *Agent) Close() error {
+	a.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a.closeE = a.http.Shutdown(ctx)
+		<-a.done
+		_ = a.srv.Close()
+	})
+	return a.closeE
+}

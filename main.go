@@ -1,0 +1,149 @@
+// Command parley is the Parley desktop app. `parley` opens the window;
+// `parley call …` runs a call without one (see `parley call -h`).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/parley-app/parley/app"
+	"github.com/parley-app/parley/app/call"
+	"github.com/parley-app/parley/app/headless"
+	"github.com/parley-app/parley/ui"
+)
+
+// appID is the application ID, as in FyneApp.toml.
+const appID = "app.parley.desktop"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "call" {
+		return runCall(args[1:], stdout, stderr)
+	}
+	return runGUI(args, stderr)
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func runGUI(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: parley [flags]        open the app\n       parley call -h         a call without a window\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	agentURL := fs.String("agent", "", "URL of a remote agent; empty runs the agent inside the app (local mode)")
+	token := fs.String("token", os.Getenv("PARLEY_TOKEN"), "bearer token for --agent (env PARLEY_TOKEN)")
+	mic := fs.String("mic", "", "microphone name or ID; empty for the system default")
+	speaker := fs.String("speaker", "", "speaker name or ID; empty for the system default")
+	autoCall := fs.Bool("call", false, "start a call as soon as the window opens")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		fmt.Fprintln(stderr, "parley:", err)
+		return 2
+	}
+	core, err := app.New(app.Config{AgentURL: *agentURL, Token: *token, MicID: *mic, SpeakerID: *speaker, Log: log})
+	if err != nil {
+		fmt.Fprintln(stderr, "parley: could not start:", err)
+		return 1
+	}
+	defer core.Close()
+
+	fa := fyneapp.NewWithID(appID)
+	w := ui.NewWindow(fa, core)
+	w.Win.SetMaster()
+	w.Win.SetCloseIntercept(func() {
+		core.Hangup()
+		w.Win.Close()
+	})
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		core.Hangup()
+		fa.Quit()
+	}()
+	if *autoCall {
+		core.Call()
+	}
+	w.Win.ShowAndRun()
+	return 0
+}
+
+func runCall(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("parley call", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: parley call --input speech.wav [--output reply.wav] [--json]\n\n"+
+			"Runs one call without a window: the input WAV is the microphone, the\n"+
+			"agent's answer is written to the output WAV. Without --agent the agent\n"+
+			"runs inside this process (local mode).\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	input := fs.String("input", "", "WAV file to send as the microphone (required; PCM, any rate and channel count)")
+	output := fs.String("output", "", "WAV file to write the agent's audio to (48 kHz mono 16-bit)")
+	asJSON := fs.Bool("json", false, "print the measurements as one JSON object")
+	agentURL := fs.String("agent", "", "URL of a remote agent; empty runs the agent in-process")
+	token := fs.String("token", os.Getenv("PARLEY_TOKEN"), "bearer token for --agent (env PARLEY_TOKEN)")
+	timeout := fs.Duration("timeout", 0, "how long to wait for the answer after the input ends (default 15s)")
+	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *input == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	log, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		fmt.Fprintln(stderr, "parley call:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := headless.Run(ctx, headless.Options{
+		Input: *input, Output: *output, AgentURL: *agentURL, Token: *token, Timeout: *timeout, Log: log,
+	})
+	if err != nil {
+		msg := err.Error()
+		if !errors.Is(err, headless.ErrNoReply) && !strings.Contains(msg, "wavfile") {
+			msg = call.Describe(err) + " (" + err.Error() + ")"
+		}
+		fmt.Fprintln(stderr, "parley call:", msg)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		if err := enc.Encode(rep); err != nil {
+			return 1
+		}
+		return 0
+	}
+	fmt.Fprintf(stdout, "%s call: connected in %.1f ms, first agent audio after %.1f ms\n", rep.Mode, rep.ConnectMS, rep.FirstAudioMS)
+	fmt.Fprintf(stdout, "echo: heard back after %.0f ms (reply began %.0f ms after you stopped), correlation %.3f\n", rep.EchoDelayMS, rep.ResponseMS, rep.Correlation)
+	return 0
+}

@@ -1,0 +1,69 @@
+package audio
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/dsp/fourier"
+)
+
+// BestLag finds where ref appears in sig: the lag (in samples, 0..len(sig)-1)
+// at which the cross-correlation of the two signals peaks, and the
+// normalised cross-correlation (NCC, -1..1) of ref with the window of sig of
+// the same length starting at that lag. Both signals must share one sample
+// rate. The correlation is computed with an FFT (gonum dsp/fourier), so it is
+// O(n log n) in the padded length. It returns lag 0 and NCC 0 when either
+// signal is empty or silent.
+func BestLag(ref, sig []int16) (lag int, ncc float64) {
+	if len(ref) == 0 || len(sig) == 0 {
+		return 0, 0
+	}
+	n := 1
+	for n < len(ref)+len(sig) {
+		n <<= 1
+	}
+	a := make([]float64, n)
+	b := make([]float64, n)
+	for i, s := range sig {
+		a[i] = float64(s)
+	}
+	for i, s := range ref {
+		b[i] = float64(s)
+	}
+	fft := fourier.NewFFT(n)
+	fa := fft.Coefficients(nil, a)
+	fb := fft.Coefficients(nil, b)
+	for i := range fa {
+		fa[i] *= complex(real(fb[i]), -imag(fb[i]))
+	}
+	corr := fft.Sequence(nil, fa) // corr[k] = sum_i sig[i+k] * ref[i], k >= 0
+
+	// Normalise each candidate lag by the energy of its sig window, so a loud
+	// stretch of unrelated audio does not win over a quieter true match.
+	var refEnergy float64
+	for _, s := range ref {
+		refEnergy += float64(s) * float64(s)
+	}
+	if refEnergy == 0 {
+		return 0, 0
+	}
+	prefix := make([]float64, len(sig)+1)
+	for i, s := range sig {
+		prefix[i+1] = prefix[i] + float64(s)*float64(s)
+	}
+	best := math.Inf(-1)
+	for k := 0; k < len(sig); k++ {
+		end := min(k+len(ref), len(sig))
+		e := prefix[end] - prefix[k]
+		if e <= 0 {
+			continue
+		}
+		v := corr[k] / float64(n) / math.Sqrt(refEnergy*e)
+		if v > best {
+			best, lag = v, k
+		}
+	}
+	if math.IsInf(best, -1) {
+		return 0, 0
+	}
+	return lag, best
+}

@@ -1,0 +1,177 @@
+// Package device opens the computer's microphone and speaker through malgo
+// (miniaudio) as Parley audio sources and sinks: 48 kHz mono int16 in 20 ms
+// frames (media/audio). miniaudio converts from whatever the hardware or
+// sound server runs at.
+package device
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/gen2brain/malgo"
+)
+
+// ErrNoDevice is returned when no audio backend could be opened or the chosen
+// device does not exist.
+var ErrNoDevice = errors.New("device: no audio device")
+
+// Kind is a device direction.
+type Kind int
+
+const (
+	// Microphone is a capture device.
+	Microphone Kind = iota
+	// Speaker is a playback device.
+	Speaker
+)
+
+func (k Kind) String() string {
+	if k == Speaker {
+		return "speaker"
+	}
+	return "microphone"
+}
+
+func (k Kind) malgo() malgo.DeviceType {
+	if k == Speaker {
+		return malgo.Playback
+	}
+	return malgo.Capture
+}
+
+// Info describes one device.
+type Info struct {
+	ID      string // miniaudio's device ID in hex; stable while the device exists
+	Name    string // human-readable name from the backend
+	Default bool   // the system default for its kind
+}
+
+// Context is an open connection to the system's audio backend. Close it when
+// done; devices opened from it must be closed first.
+type Context struct {
+	mu     sync.Mutex
+	ctx    *malgo.AllocatedContext
+	log    *slog.Logger
+	closed bool
+}
+
+// backends lists the real backends to try, in order. miniaudio's null
+// backend is deliberately left out: a missing sound system must be reported,
+// not replaced by silence.
+func backends() []malgo.Backend {
+	switch runtime.GOOS {
+	case "linux":
+		return []malgo.Backend{malgo.BackendPulseaudio, malgo.BackendAlsa, malgo.BackendJack}
+	case "darwin":
+		return []malgo.Backend{malgo.BackendCoreaudio}
+	case "windows":
+		return []malgo.Backend{malgo.BackendWasapi, malgo.BackendDsound, malgo.BackendWinmm}
+	}
+	return []malgo.Backend{malgo.BackendOss, malgo.BackendSndio, malgo.BackendAudio4}
+}
+
+// NewContext opens the first audio backend that works (PulseAudio, then ALSA,
+// then JACK on Linux). It returns an error wrapping ErrNoDevice when none does.
+func NewContext(log *slog.Logger) (*Context, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "audio-device")
+	ctx, err := malgo.InitContext(backends(), malgo.ContextConfig{}, func(msg string) {
+		log.Debug("miniaudio", "msg", strings.TrimSpace(msg))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: no sound system could be opened: %v", ErrNoDevice, err)
+	}
+	return &Context{ctx: ctx, log: log}, nil
+}
+
+// Devices lists the devices of one kind.
+func (c *Context) Devices(kind Kind) ([]Info, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, fmt.Errorf("%w: context closed", ErrNoDevice)
+	}
+	infos, err := c.ctx.Devices(kind.malgo())
+	if err != nil {
+		return nil, fmt.Errorf("device: list %ss: %w", kind, err)
+	}
+	out := make([]Info, len(infos))
+	for i, in := range infos {
+		out[i] = Info{ID: in.ID.String(), Name: in.Name(), Default: in.IsDefault != 0}
+	}
+	return out, nil
+}
+
+// find returns the malgo ID of the device whose ID or name is id; "" means
+// the default device (nil).
+func (c *Context) find(kind Kind, id string) (*malgo.DeviceID, error) {
+	if id == "" {
+		return nil, nil
+	}
+	infos, err := c.ctx.Devices(kind.malgo())
+	if err != nil {
+		return nil, fmt.Errorf("device: list %ss: %w", kind, err)
+	}
+	for _, in := range infos {
+		if in.ID.String() == id || in.Name() == id {
+			d := in.ID
+			return &d, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: no %s named %q", ErrNoDevice, kind, id)
+}
+
+// Close releases the backend. It is safe to call twice.
+func (c *Context) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	err := c.ctx.Uninit()
+	c.ctx.Free()
+	return err
+}
+
+// open initialises a started malgo device of one kind at 48 kHz mono S16
+// with a 10 ms period.
+func (c *Context) open(kind Kind, id string, data malgo.DataProc) (*malgo.Device, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, fmt.Errorf("%w: context closed", ErrNoDevice)
+	}
+	devID, err := c.find(kind, id)
+	if err != nil {
+		return nil, err
+	}
+	cfg := malgo.DefaultDeviceConfig(kind.malgo())
+	cfg.SampleRate = 48000
+	cfg.PeriodSizeInMilliseconds = 10
+	sub := malgo.SubConfig{Format: malgo.FormatS16, Channels: 1}
+	if devID != nil {
+		sub.DeviceID = devID.Pointer()
+	}
+	if kind == Speaker {
+		cfg.Playback = sub
+	} else {
+		cfg.Capture = sub
+	}
+	dev, err := malgo.InitDevice(c.ctx.Context, cfg, malgo.DeviceCallbacks{Data: data})
+	if err != nil {
+		return nil, fmt.Errorf("%w: open %s %q: %v", ErrNoDevice, kind, id, err)
+	}
+	if err := dev.Start(); err != nil {
+		dev.Uninit()
+		return nil, fmt.Errorf("%w: start %s %q: %v", ErrNoDevice, kind, id, err)
+	}
+	c.log.Info("audio device open", "kind", kind.String(), "id", id, "rate", dev.SampleRate())
+	return dev, nil
+}

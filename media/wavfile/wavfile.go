@@ -1,0 +1,243 @@
+// Package wavfile reads and writes WAV files as Parley audio sources and
+// sinks (media/audio), paced in real time like a microphone and a speaker.
+// Parsing and encoding are done by github.com/go-audio/wav; a sink writes to a
+// temporary file that replaces the target only when it is closed, so a crash
+// never leaves a half-written WAV (github.com/google/renameio).
+package wavfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	goaudio "github.com/go-audio/audio"
+	"github.com/go-audio/wav"
+	"github.com/google/renameio/v2"
+
+	"github.com/parley-app/parley/media/audio"
+)
+
+// ErrNotWAV is returned when a file is not a PCM WAV file Parley can read.
+var ErrNotWAV = errors.New("wavfile: not a PCM WAV file")
+
+// Load reads a whole PCM WAV file (8/16/24/32-bit integer, any sample rate,
+// any channel count) and returns it as 48 kHz mono int16, channels averaged.
+// It returns ErrNotWAV (wrapped, with the path) for anything else.
+func Load(path string) ([]int16, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("wavfile: open %s: %w", path, err)
+	}
+	defer f.Close()
+	dec := wav.NewDecoder(f)
+	if !dec.IsValidFile() {
+		return nil, fmt.Errorf("%w: %s", ErrNotWAV, path)
+	}
+	buf, err := dec.FullPCMBuffer()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrNotWAV, path, err)
+	}
+	if dec.WavAudioFormat != 1 || buf.Format == nil || buf.Format.NumChannels < 1 || buf.Format.SampleRate <= 0 {
+		return nil, fmt.Errorf("%w: %s: only integer PCM is supported", ErrNotWAV, path)
+	}
+	mono := toMono16(buf, int(dec.BitDepth))
+	return audio.Resample(mono, buf.Format.SampleRate, audio.SampleRate)
+}
+
+// toMono16 averages the channels of buf and scales samples to 16 bits.
+func toMono16(buf *goaudio.IntBuffer, bitDepth int) []int16 {
+	ch := buf.Format.NumChannels
+	out := make([]int16, len(buf.Data)/ch)
+	for i := range out {
+		var sum int
+		for c := 0; c < ch; c++ {
+			sum += buf.Data[i*ch+c]
+		}
+		v := sum / ch
+		switch {
+		case bitDepth == 8:
+			v = (v - 128) << 8 // 8-bit WAV is unsigned
+		case bitDepth > 16:
+			v >>= bitDepth - 16
+		}
+		out[i] = int16(v)
+	}
+	return out
+}
+
+// Source plays a clip as an audio.Source: one 20 ms frame per ReadFrame,
+// paced in real time unless made with Unpaced. After the clip it returns
+// io.EOF. It is safe for one reader.
+type Source struct {
+	pcm    []int16
+	pos    int
+	pacer  audio.Pacer
+	paced  bool
+	closed bool
+}
+
+// SourceOption configures a Source.
+type SourceOption func(*Source)
+
+// Unpaced makes ReadFrame return immediately instead of at real-time pace
+// (for tests and offline processing).
+func Unpaced() SourceOption { return func(s *Source) { s.paced = false } }
+
+// NewSource returns a Source over pcm (48 kHz mono int16). The last frame is
+// padded with silence.
+func NewSource(pcm []int16, opts ...SourceOption) *Source {
+	s := &Source{pcm: pcm, paced: true}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// OpenSource loads path (see Load) and returns a real-time Source over it.
+func OpenSource(path string, opts ...SourceOption) (*Source, error) {
+	pcm, err := Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return NewSource(pcm, opts...), nil
+}
+
+// Len returns the clip's length in samples at 48 kHz.
+func (s *Source) Len() int { return len(s.pcm) }
+
+// ReadFrame implements audio.Source.
+func (s *Source) ReadFrame(ctx context.Context, f []int16) error {
+	if len(f) != audio.FrameSamples {
+		return audio.ErrFrameSize
+	}
+	if s.closed || s.pos >= len(s.pcm) {
+		return io.EOF
+	}
+	if s.paced {
+		if err := s.pacer.Wait(ctx); err != nil {
+			return err
+		}
+	} else if err := ctx.Err(); err != nil {
+		return err
+	}
+	n := copy(f, s.pcm[s.pos:])
+	clear(f[n:])
+	s.pos += audio.FrameSamples
+	return nil
+}
+
+// Close implements audio.Source; later reads return io.EOF.
+func (s *Source) Close() error {
+	s.closed = true
+	return nil
+}
+
+// Sink records frames into a 48 kHz mono 16-bit WAV file. Until Close, the
+// data lives in a temporary file beside the target; Close writes the header
+// and atomically renames it into place. It is safe for concurrent use.
+type Sink struct {
+	mu      sync.Mutex
+	pf      *renameio.PendingFile
+	enc     *wav.Encoder
+	buf     goaudio.IntBuffer
+	pacer   audio.Pacer
+	paced   bool
+	samples int
+	closed  bool
+}
+
+// SinkOption configures a Sink.
+type SinkOption func(*Sink)
+
+// UnpacedSink makes WriteFrame return at once instead of at real-time pace.
+func UnpacedSink() SinkOption { return func(s *Sink) { s.paced = false } }
+
+// CreateSink starts a WAV recording that will appear at path on Close.
+func CreateSink(path string, opts ...SinkOption) (*Sink, error) {
+	pf, err := renameio.NewPendingFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("wavfile: create %s: %w", path, err)
+	}
+	s := &Sink{
+		pf:    pf,
+		enc:   wav.NewEncoder(pf, audio.SampleRate, 16, audio.Channels, 1),
+		buf:   goaudio.IntBuffer{Format: &goaudio.Format{NumChannels: 1, SampleRate: audio.SampleRate}, SourceBitDepth: 16},
+		paced: true,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+// WriteFrame implements audio.Sink.
+func (s *Sink) WriteFrame(ctx context.Context, f []int16) error {
+	if len(f) != audio.FrameSamples {
+		return audio.ErrFrameSize
+	}
+	if s.paced {
+		if err := s.pacer.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return os.ErrClosed
+	}
+	if cap(s.buf.Data) < len(f) {
+		s.buf.Data = make([]int, len(f))
+	}
+	s.buf.Data = s.buf.Data[:len(f)]
+	for i, v := range f {
+		s.buf.Data[i] = int(v)
+	}
+	if err := s.enc.Write(&s.buf); err != nil {
+		return fmt.Errorf("wavfile: write: %w", err)
+	}
+	s.samples += len(f)
+	return nil
+}
+
+// Samples returns how many samples have been written so far.
+func (s *Sink) Samples() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.samples
+}
+
+// Close finishes the WAV header and moves the file into place. Calling it
+// again does nothing. On error the temporary file is removed and the target
+// is left as it was.
+func (s *Sink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if err := s.enc.Close(); err != nil {
+		_ = s.pf.Cleanup()
+		return fmt.Errorf("wavfile: finish: %w", err)
+	}
+	if err := s.pf.CloseAtomicallyReplace(); err != nil {
+		_ = s.pf.Cleanup()
+		return fmt.Errorf("wavfile: finish: %w", err)
+	}
+	return nil
+}
+
+// Abort drops the recording: the temporary file is removed and nothing
+// appears at the target path.
+func (s *Sink) Abort() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.pf.Cleanup()
+}
