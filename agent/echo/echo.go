@@ -46,6 +46,9 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// tail is how much of the end-of-turn silence the echo keeps.
+const tail = 100 * time.Millisecond
+
 // New returns an agent.HandlerFunc that makes echo handlers with cfg.
 func New(cfg Config) agent.HandlerFunc {
 	cfg = cfg.withDefaults()
@@ -88,7 +91,12 @@ func (h *Handler) OnAudio(frame []int16) {
 	ev := h.turns.Push(h.vad.IsSpeech(frame))
 	h.utter = append(h.utter, frame...)
 	switch {
-	case ev == turn.EndOfTurn || (h.turns.InTurn() && len(h.utter) >= int(h.cfg.MaxTurn*audio.SampleRate/time.Second)):
+	case ev == turn.EndOfTurn:
+		// Drop the pause that ended the turn, but for a short tail.
+		trim := int((h.cfg.EndSilence - tail) * audio.SampleRate / time.Second)
+		h.reply(h.utter[:max(len(h.utter)-trim, 0)])
+		h.utter = nil
+	case h.turns.InTurn() && len(h.utter) >= int(h.cfg.MaxTurn*audio.SampleRate/time.Second):
 		h.turns.Reset()
 		h.reply(h.utter)
 		h.utter = nil

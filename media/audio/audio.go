@@ -111,3 +111,13 @@ func Level(f []int16) float64 {
 	}
 	return (db + 60) / 60
 }
+
+// DecodeS16LE converts raw signed 16-bit little-endian PCM bytes to samples;
+// a trailing odd byte is ignored.
+func DecodeS16LE(b []byte) []int16 {
+	out := make([]int16, len(b)/2)
+	for i := range out {
+		out[i] = int16(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
+	}
+	return out
+}

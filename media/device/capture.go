@@ -88,11 +88,13 @@ func (cp *Capture) ReadFrame(ctx context.Context, f []int16) error {
 // Dropped returns how many frames were dropped because the reader lagged.
 func (cp *Capture) Dropped() int64 { return cp.dropped.Load() }
 
-// Close stops and releases the device; it is safe to call twice.
+// Close stops and releases the device; it is safe to call twice. It returns
+// ErrStuck if the backend did not stop the device within 3 s.
 func (cp *Capture) Close() error {
+	var err error
 	cp.once.Do(func() {
 		close(cp.done)
-		cp.dev.Uninit() // stops the device and waits for its callback
+		err = uninit(cp.dev) // stops the device and waits for its callback
 	})
-	return nil
+	return err
 }

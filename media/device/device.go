@@ -11,9 +11,33 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gen2brain/malgo"
 )
+
+// ErrStuck is returned by Close when the backend did not stop the device in
+// time (a device that stopped delivering data, say); the device is abandoned
+// rather than freezing the caller.
+var ErrStuck = errors.New("device: the audio backend did not stop the device in time")
+
+// stopTimeout bounds how long Close waits for miniaudio to stop a device.
+const stopTimeout = 3 * time.Second
+
+// uninit stops and frees dev, giving up after stopTimeout.
+func uninit(dev *malgo.Device) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		dev.Uninit()
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(stopTimeout):
+		return ErrStuck
+	}
+}
 
 // ErrNoDevice is returned when no audio backend could be opened or the chosen
 // device does not exist.

@@ -106,11 +106,13 @@ func (p *Playback) WriteFrame(ctx context.Context, f []int16) error {
 // Underruns counts device periods that ran out of queued audio mid-stream.
 func (p *Playback) Underruns() int64 { return p.underruns.Load() }
 
-// Close stops and releases the device; it is safe to call twice.
+// Close stops and releases the device; it is safe to call twice. It returns
+// ErrStuck if the backend did not stop the device within 3 s.
 func (p *Playback) Close() error {
+	var err error
 	p.once.Do(func() {
 		p.closed.Store(true)
-		p.dev.Uninit()
+		err = uninit(p.dev)
 	})
-	return nil
+	return err
 }

@@ -241,3 +241,28 @@ func (s *Sink) Abort() error {
 	s.closed = true
 	return s.pf.Cleanup()
 }
+
+// Save writes pcm (mono int16 at rate Hz) as a 16-bit WAV file at path,
+// atomically: the file appears whole or not at all.
+func Save(path string, pcm []int16, rate int) error {
+	pf, err := renameio.NewPendingFile(path)
+	if err != nil {
+		return fmt.Errorf("wavfile: create %s: %w", path, err)
+	}
+	defer pf.Cleanup()
+	enc := wav.NewEncoder(pf, rate, 16, 1, 1)
+	buf := &goaudio.IntBuffer{Format: &goaudio.Format{NumChannels: 1, SampleRate: rate}, SourceBitDepth: 16, Data: make([]int, len(pcm))}
+	for i, v := range pcm {
+		buf.Data[i] = int(v)
+	}
+	if err := enc.Write(buf); err != nil {
+		return fmt.Errorf("wavfile: write %s: %w", path, err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("wavfile: write %s: %w", path, err)
+	}
+	if err := pf.CloseAtomicallyReplace(); err != nil {
+		return fmt.Errorf("wavfile: write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,61 @@
+# Parley — build, run and test. `make run` and `make test` do their own set-up
+# on a fresh Debian/Ubuntu machine (they call `deps`).
+
+GO       ?= go
+BIN      := bin
+# Fyne rejects the bare C locale; a UTF-8 English locale is always parseable.
+export LANG := en_US.UTF-8
+export LC_ALL :=
+
+# Debian packages: build (cgo, Fyne/GLFW, libvpx), headless run (Xvfb, Mesa,
+# PulseAudio) and the real recordings the tests use.
+DEB_BUILD := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
+             libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev libvpx-dev
+DEB_RUN   := xvfb xauth libgl1-mesa-dri pulseaudio pulseaudio-utils
+DEB_TEST  := pocketsphinx-testdata alsa-utils
+DEB_ALL   := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build run test bench lint clean
+
+all: build
+
+## deps: install the Debian packages that are missing, and the Go modules
+deps:
+	@missing=$$(for p in $(DEB_ALL); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "Go is not installed: https://go.dev/doc/install"; exit 1; }
+	$(GO) mod download
+
+## build: bin/parley (the app) and bin/parley-agent (the headless agent)
+build: deps
+	$(GO) build -o $(BIN)/parley .
+	$(GO) build -o $(BIN)/parley-agent ./cmd/parley-agent
+
+## run: build and open the app in local mode
+run: build
+	./$(BIN)/parley
+
+## test: build and run every test, the headless end-to-end ones included
+test: build
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 15m ./...
+
+## bench: connect time over 50+ calls, echo round trip, codec and buffer costs
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./app/...
+	$(GO) test -run '^$$' -bench . ./media/...
+
+## lint: formatting and vet
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,214 @@
+// Package pulsetest starts a private, user-mode PulseAudio server for tests:
+// a null sink named "speaker" (what is played can be recorded from its
+// monitor) and a pipe source named "mic" (what is written into its FIFO is
+// the microphone), both 48 kHz mono s16le. Tests that need sound start it
+// rather than skip; it needs the Debian packages pulseaudio and
+// pulseaudio-utils (make deps).
+package pulsetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Server is a running PulseAudio server.
+type Server struct {
+	Dir  string   // its private runtime directory
+	Env  []string // environment for clients: PULSE_SERVER, XDG_RUNTIME_DIR, HOME
+	FIFO string   // the pipe source's FIFO: write s16le 48 kHz mono here
+
+	cmd   *exec.Cmd
+	log   bytes.Buffer
+	queue chan utterance
+	stop  chan struct{}
+	fed   chan struct{}
+}
+
+// Start runs pulseaudio for the duration of the test and makes "mic" the
+// default source and "speaker" the default sink. It fails the test (never
+// skips) when the server cannot start.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	for _, p := range []string{"pulseaudio", "pactl", "parec"} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Fatalf("%s is not installed: run `make deps` (Debian packages pulseaudio, pulseaudio-utils)", p)
+		}
+	}
+	dir, err := os.MkdirTemp("", "parley-pulse-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Dir: dir, FIFO: filepath.Join(dir, "mic.fifo"), queue: make(chan utterance), stop: make(chan struct{}), fed: make(chan struct{})}
+	sock := filepath.Join(dir, "native")
+	s.Env = []string{"PULSE_SERVER=unix:" + sock, "XDG_RUNTIME_DIR=" + dir, "HOME=" + dir}
+	s.cmd = exec.Command("pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1",
+		"--use-pid-file=no", "--disable-shm=yes", "--log-target=stderr",
+		"-L", "module-native-protocol-unix socket="+sock+" auth-anonymous=1",
+		"-L", "module-null-sink sink_name=speaker rate=48000 channels=1",
+		"-L", "module-pipe-source source_name=mic file="+s.FIFO+" format=s16le rate=48000 channels=1",
+	)
+	s.cmd.Env = append(os.Environ(), s.Env...)
+	s.cmd.Stdout, s.cmd.Stderr = &s.log, &s.log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start pulseaudio: %v", err)
+	}
+	t.Cleanup(func() {
+		close(s.stop)
+		<-s.fed
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+		_ = os.RemoveAll(dir)
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := s.pactl("set-default-source", "mic"); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("pulseaudio did not come up: %v\n%s", err, s.log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := s.pactl("set-default-sink", "speaker"); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(s.FIFO, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatalf("open the pipe source: %v", err)
+	}
+	go s.feed(f)
+	return s
+}
+
+func (s *Server) pactl(args ...string) error {
+	cmd := exec.Command("pactl", args...)
+	cmd.Env = append(os.Environ(), s.Env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pactl %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// feed keeps the pipe source fed like a real microphone: 20 ms frames in real
+// time, silence unless Speak has queued speech. (PulseAudio 16's pipe source
+// produces nothing while no one writes, and a capture stream that gets no
+// data never stops cleanly.)
+func (s *Server) feed(f *os.File) {
+	defer close(s.fed)
+	defer f.Close()
+	const frame = 960
+	buf := make([]byte, 2*frame)
+	var cur []int16
+	var curDone chan struct{}
+	start := time.Now()
+	for n := 1; ; n++ {
+		if len(cur) == 0 {
+			if curDone != nil {
+				close(curDone)
+				curDone = nil
+			}
+			select {
+			case q := <-s.queue:
+				cur, curDone = q.pcm, q.done
+			default:
+			}
+		}
+		clear(buf)
+		k := min(frame, len(cur))
+		for j := 0; j < k; j++ {
+			binary.LittleEndian.PutUint16(buf[2*j:], uint16(cur[j]))
+		}
+		cur = cur[k:]
+		if _, err := f.Write(buf); err != nil {
+			return
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(time.Until(start.Add(time.Duration(n) * 20 * time.Millisecond))):
+		}
+	}
+}
+
+type utterance struct {
+	pcm  []int16
+	done chan struct{}
+}
+
+// Speak queues pcm (48 kHz mono int16) for the microphone and waits until it
+// has been written in real time, or ctx ends.
+func (s *Server) Speak(ctx context.Context, pcm []int16) error {
+	u := utterance{pcm: pcm, done: make(chan struct{})}
+	select {
+	case s.queue <- u:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-u.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Recording is what parec captures from the null sink's monitor.
+type Recording struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	data []byte
+	done chan struct{}
+}
+
+// Record starts capturing what is played to the speaker.
+func (s *Server) Record(t testing.TB) *Recording {
+	t.Helper()
+	cmd := exec.Command("parec", "-d", "speaker.monitor", "--format=s16le", "--rate=48000", "--channels=1", "--raw", "--latency-msec=20")
+	cmd.Env = append(os.Environ(), s.Env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start parec: %v", err)
+	}
+	r := &Recording{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := out.Read(buf)
+			r.mu.Lock()
+			r.data = append(r.data, buf[:n]...)
+			r.mu.Unlock()
+			if err != nil { // io.EOF once parec is stopped
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { r.Stop() })
+	return r
+}
+
+// Stop ends the recording and returns it as 48 kHz mono int16.
+func (r *Recording) Stop() []int16 {
+	_ = r.cmd.Process.Kill()
+	<-r.done
+	_ = r.cmd.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pcm := make([]int16, len(r.data)/2)
+	for i := range pcm {
+		pcm[i] = int16(binary.LittleEndian.Uint16(r.data[2*i:]))
+	}
+	return pcm
+}
