@@ -79,6 +79,9 @@ func Start(log *slog.Logger) (*Agent, error) {
 	return a, nil
 }
 
+// Sessions returns how many calls the agent is serving.
+func (a *Agent) Sessions() int { return a.srv.Sessions() }
+
 // Close ends all sessions and stops the server; it is safe to call twice.
 func (a *Agent) Close() error {
 	a.once.Do(func() {

@@ -16,8 +16,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/parley-app/parley/media/audio"
 )
 
 // Server is a running PulseAudio server.
@@ -63,9 +66,15 @@ func Start(t testing.TB) *Server {
 	}
 	t.Cleanup(func() {
 		close(s.stop)
-		<-s.fed
+		// Kill the server first: a feeder blocked writing into a FIFO that
+		// nobody reads any more then fails with EPIPE instead of hanging.
 		_ = s.cmd.Process.Kill()
 		_ = s.cmd.Wait()
+		select {
+		case <-s.fed:
+		case <-time.After(5 * time.Second):
+			t.Error("the microphone feeder did not stop")
+		}
 		_ = os.RemoveAll(dir)
 	})
 	deadline := time.Now().Add(10 * time.Second)
@@ -84,6 +93,9 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatalf("open the pipe source: %v", err)
 	}
+	// Keep the FIFO short (one page, ~40 ms) so that what is written is
+	// heard about when it is written, as with a real microphone.
+	_, _, _ = syscall.Syscall(syscall.SYS_FCNTL, f.Fd(), fSetPipeSize, 4096)
 	go s.feed(f)
 	return s
 }
@@ -105,12 +117,17 @@ func (s *Server) pactl(args ...string) error {
 func (s *Server) feed(f *os.File) {
 	defer close(s.fed)
 	defer f.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-s.stop; cancel() }()
 	const frame = 960
 	buf := make([]byte, 2*frame)
 	var cur []int16
 	var curDone chan struct{}
-	start := time.Now()
-	for n := 1; ; n++ {
+	var pacer audio.Pacer // resynchronises after a stall instead of bursting
+	for {
+		if err := pacer.Wait(ctx); err != nil {
+			return
+		}
 		if len(cur) == 0 {
 			if curDone != nil {
 				close(curDone)
@@ -130,11 +147,6 @@ func (s *Server) feed(f *os.File) {
 		cur = cur[k:]
 		if _, err := f.Write(buf); err != nil {
 			return
-		}
-		select {
-		case <-s.stop:
-			return
-		case <-time.After(time.Until(start.Add(time.Duration(n) * 20 * time.Millisecond))):
 		}
 	}
 }
@@ -161,12 +173,18 @@ func (s *Server) Speak(ctx context.Context, pcm []int16) error {
 	}
 }
 
+// fSetPipeSize is Linux's F_SETPIPE_SZ fcntl.
+const fSetPipeSize = 1031
+
 // Recording is what parec captures from the null sink's monitor.
 type Recording struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	data []byte
-	done chan struct{}
+	cmd   *exec.Cmd
+	start time.Time
+	mu    sync.Mutex
+	data  []byte
+	done  chan struct{}
+	once  sync.Once
+	pcm   []int16
 }
 
 // Record starts capturing what is played to the speaker.
@@ -181,7 +199,7 @@ func (s *Server) Record(t testing.TB) *Recording {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start parec: %v", err)
 	}
-	r := &Recording{cmd: cmd, done: make(chan struct{})}
+	r := &Recording{cmd: cmd, done: make(chan struct{}), start: time.Now()}
 	go func() {
 		defer close(r.done)
 		buf := make([]byte, 4096)
@@ -199,16 +217,28 @@ func (s *Server) Record(t testing.TB) *Recording {
 	return r
 }
 
-// Stop ends the recording and returns it as 48 kHz mono int16.
+// Stop ends the recording and returns it as 48 kHz mono int16. It first
+// waits (up to 3 s) until parec has delivered audio up to now, since it
+// buffers.
 func (r *Recording) Stop() []int16 {
+	r.once.Do(r.stop)
+	return r.pcm
+}
+
+func (r *Recording) stop() {
+	want := time.Since(r.start) - 50*time.Millisecond
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		r.mu.Lock()
+		got := time.Duration(len(r.data)/2) * time.Second / 48000
+		r.mu.Unlock()
+		if got >= want {
+			break
+		}
+	}
 	_ = r.cmd.Process.Kill()
 	<-r.done
 	_ = r.cmd.Wait()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	pcm := make([]int16, len(r.data)/2)
-	for i := range pcm {
-		pcm[i] = int16(binary.LittleEndian.Uint16(r.data[2*i:]))
-	}
-	return pcm
+	r.pcm = audio.DecodeS16LE(r.data)
 }

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parley-app/parley/app/headless"
+	"github.com/parley-app/parley/media/audio"
+	"github.com/parley-app/parley/media/device/pulsetest"
+	"github.com/parley-app/parley/media/wavfile"
+)
+
+// Real recordings from Debian packages (make deps installs them).
+const (
+	goForward   = "/usr/share/pocketsphinx/test/data/goforward.raw" // 16 kHz mono s16le
+	frontCenter = "/usr/share/sounds/alsa/Front_Center.wav"         // 48 kHz mono WAV
+)
+
+// speechWAV writes goforward.raw as a 16 kHz WAV file, the way a person
+// would hand a recording to `parley call`.
+func speechWAV(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile(goForward)
+	if err != nil {
+		t.Fatalf("%v (run make deps)", err)
+	}
+	p := filepath.Join(t.TempDir(), "goforward.wav")
+	if err := wavfile.Save(p, audio.DecodeS16LE(raw), 16000); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestHeadlessCall runs `parley call` on real speech: the agent must echo
+// the same speech back (NCC >= 0.8 in the speech band) and the report must
+// carry the timings.
+func TestHeadlessCall(t *testing.T) {
+	for _, input := range []string{speechWAV(t), frontCenter} {
+		t.Run(filepath.Base(input), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "reply.wav")
+			var stdout, stderr bytes.Buffer
+			if code := run([]string{"call", "--input", input, "--output", out, "--json"}, &stdout, &stderr); code != 0 {
+				t.Fatalf("parley call exited %d: %s", code, stderr.String())
+			}
+			var rep headless.Report
+			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+				t.Fatalf("--json output %q: %v", stdout.String(), err)
+			}
+			t.Logf("%+v", rep)
+			if rep.Mode != "local" || rep.ConnectMS <= 0 || rep.FirstAudioMS <= 0 || rep.EchoDelayMS <= 0 || rep.ResponseMS <= 0 {
+				t.Fatalf("report is missing timings: %+v", rep)
+			}
+			if rep.Correlation < 0.8 {
+				t.Fatalf("the reply is not the same speech: NCC %.3f at lag %.0f ms", rep.Correlation, rep.EchoDelayMS)
+			}
+			// Check the written file independently of the report.
+			in, err := wavfile.Load(input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reply, err := wavfile.Load(out)
+			if err != nil {
+				t.Fatalf("reply.wav: %v", err)
+			}
+			lag, ncc := audio.BestLag(audio.SpeechBand(in), audio.SpeechBand(reply))
+			t.Logf("reply.wav: speech found at %d ms with NCC %.3f", lag*1000/audio.SampleRate, ncc)
+			if ncc < 0.8 {
+				t.Fatalf("reply.wav does not hold the speech: NCC %.3f", ncc)
+			}
+		})
+	}
+}
+
+func TestCallUsage(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"call"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "--input") {
+		t.Fatalf("no --input: exit %d, %q", code, stderr.String())
+	}
+	stderr.Reset()
+	p := filepath.Join(t.TempDir(), "not.wav")
+	os.WriteFile(p, []byte("hello"), 0o644)
+	if code := run([]string{"call", "--input", p}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "not a PCM WAV") {
+		t.Fatalf("bad input: exit %d, %q", code, stderr.String())
+	}
+}
+
+// buildApp builds the real binary once for the GUI tests.
+var buildApp = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "parley-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "parley")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// startXvfb starts a virtual X server and returns its DISPLAY.
+func startXvfb(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("Xvfb"); err != nil {
+		t.Fatal("Xvfb is not installed: run `make deps` (Debian package xvfb)")
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start Xvfb: %v", err)
+	}
+	w.Close()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	select {
+	case n := <-line:
+		if n == "" {
+			t.Fatal("Xvfb did not report a display")
+		}
+		return ":" + n
+	case <-time.After(15 * time.Second):
+		t.Fatal("Xvfb did not start in 15 s")
+	}
+	return ""
+}
+
+// logWatcher scans the app's log for lines.
+type logWatcher struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	lines chan string
+}
+
+func (l *logWatcher) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	for {
+		s, err := l.buf.ReadString('\n')
+		if err != nil {
+			l.buf.WriteString(s) // keep the partial line
+			return len(p), nil
+		}
+		select {
+		case l.lines <- s:
+		default:
+		}
+	}
+}
+
+func (l *logWatcher) waitFor(t *testing.T, what string, within time.Duration, seen *[]string) {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case s := <-l.lines:
+			*seen = append(*seen, s)
+			if strings.Contains(s, what) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("the app never logged %q; log:\n%s", what, strings.Join(*seen, ""))
+		}
+	}
+}
+
+// TestGUICall starts the real app binary under Xvfb with a user-mode
+// PulseAudio: the window opens, a call connects, speech written into the
+// pipe source (the microphone) comes back out of the null sink (the
+// speaker), and SIGTERM hangs up and exits cleanly.
+func TestGUICall(t *testing.T) {
+	bin, err := buildApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	display := startXvfb(t)
+	pa := pulsetest.Start(t)
+	speech, err := wavfile.Load(speechWAV(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := pa.Record(t)
+
+	cmd := exec.Command(bin, "--call")
+	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8", "LC_ALL=")
+	cmd.Env = append(cmd.Env, pa.Env...)
+	logs := &logWatcher{lines: make(chan string, 1000)}
+	cmd.Stdout, cmd.Stderr = io.Discard, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = cmd.Wait(); close(exited) }()
+	defer func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	var seen []string
+	logs.waitFor(t, `state="in call" agent=listening`, 30*time.Second, &seen)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := pa.Speak(ctx, speech); err != nil {
+		t.Fatal(err)
+	}
+	logs.waitFor(t, "agent=speaking", 10*time.Second, &seen)
+	logs.waitFor(t, "agent=listening", 15*time.Second, &seen)
+	time.Sleep(300 * time.Millisecond) // the last frames leave the jitter buffer
+	played := rec.Stop()
+
+	wavfile.Save("/tmp/sent.wav", speech, 48000)
+	lag, ncc := audio.BestLag(audio.SpeechBand(speech), audio.SpeechBand(played))
+	t.Logf("speech came back out of the speaker %d ms into the recording, NCC %.3f", lag*1000/audio.SampleRate, ncc)
+	if ncc < 0.8 {
+		t.Fatalf("the speaker did not play the speech back: NCC %.3f; log:\n%s", ncc, strings.Join(seen, ""))
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+		if exitErr != nil {
+			t.Fatalf("the app did not exit cleanly: %v; log:\n%s", exitErr, strings.Join(seen, ""))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the app did not quit within 10 s of SIGTERM")
+	}
+}

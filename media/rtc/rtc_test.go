@@ -1,0 +1,124 @@
+package rtc
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// connect runs a full offer/answer between two peers of f and returns them
+// connected, with the offerer's SDP.
+func connect(t testing.TB, f *Factory) (offerer, answerer *webrtc.PeerConnection, offerSDP string, took time.Duration) {
+	t.Helper()
+	a, err := f.NewPeerConnection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.NewPeerConnection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, _ := NewOpusTrack("a", "a")
+	if _, err := a.AddTrack(tr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.CreateDataChannel(DataChannelLabel, nil); err != nil {
+		t.Fatal(err)
+	}
+	up := make(chan struct{}, 2)
+	for _, pc := range []*webrtc.PeerConnection{a, b} {
+		pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+			if s == webrtc.PeerConnectionStateConnected {
+				up <- struct{}{}
+			}
+		})
+	}
+	start := time.Now()
+	o, err := a.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := webrtc.GatheringCompletePromise(a)
+	_ = a.SetLocalDescription(o)
+	<-g
+	if err := b.SetRemoteDescription(*a.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+	ans, _ := b.CreateAnswer(nil)
+	g = webrtc.GatheringCompletePromise(b)
+	_ = b.SetLocalDescription(ans)
+	<-g
+	if err := a.SetRemoteDescription(*b.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		select {
+		case <-up:
+		case <-time.After(10 * time.Second):
+			t.Fatal("loopback peers did not connect in 10 s")
+		}
+	}
+	return a, b, a.LocalDescription().SDP, time.Since(start)
+}
+
+func TestLoopbackPeersConnectOnLoopbackOnly(t *testing.T) {
+	f, err := NewLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, sdp, took := connect(t, f)
+	defer a.Close()
+	defer b.Close()
+	t.Logf("connected in %v", took)
+	var cands int
+	for _, l := range strings.Split(sdp, "\r\n") {
+		if !strings.HasPrefix(l, "a=candidate:") {
+			continue
+		}
+		cands++
+		if !strings.Contains(l, " udp ") && !strings.Contains(l, " UDP ") {
+			t.Errorf("non-UDP candidate: %s", l)
+		}
+		if !strings.Contains(l, " 127.") || !strings.Contains(l, "typ host") || strings.Contains(l, ".local") {
+			t.Errorf("candidate is not a loopback host candidate: %s", l)
+		}
+	}
+	if cands == 0 {
+		t.Fatal("no ICE candidates in the offer")
+	}
+	if strings.Contains(sdp, "a=ice-lite") {
+		t.Fatal("the loopback factory must use full ICE, not ICE-lite")
+	}
+	if !strings.Contains(sdp, "opus/48000/2") {
+		t.Fatal("Opus is not offered")
+	}
+	pair, err := a.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		t.Fatalf("no selected candidate pair: %v", err)
+	}
+	if !strings.HasPrefix(pair.Local.Address, "127.") || !strings.HasPrefix(pair.Remote.Address, "127.") {
+		t.Fatalf("selected pair is not loopback: %s", pair)
+	}
+}
+
+// BenchmarkLoopbackConnect measures offer → both peers connected with the
+// tuned loopback factory.
+func BenchmarkLoopbackConnect(b *testing.B) {
+	f, err := NewLoopback()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total time.Duration
+	for b.Loop() {
+		x, y, _, took := connect(b, f)
+		total += took
+		x.Close()
+		y.Close()
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/connect")
+}
