@@ -233,7 +233,6 @@ func TestGUICall(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // the last frames leave the jitter buffer
 	played := rec.Stop()
 
-	wavfile.Save("/tmp/sent.wav", speech, 48000)
 	lag, ncc := audio.BestLag(audio.SpeechBand(speech), audio.SpeechBand(played))
 	t.Logf("speech came back out of the speaker %d ms into the recording, NCC %.3f", lag*1000/audio.SampleRate, ncc)
 	if ncc < 0.8 {

@@ -40,6 +40,9 @@ type session struct {
 	wg      sync.WaitGroup
 	onEnd   func(*session)
 
+	connected chan struct{} // closed when the peer connection is connected
+	connOnce  sync.Once
+
 	mu      sync.Mutex
 	queue   []queued // audio waiting to be sent
 	dc      *webrtc.DataChannel
@@ -68,7 +71,7 @@ func newSession(id string, f *rtc.Factory, h Handler, log *slog.Logger, onEnd fu
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{id: id, log: log.With("session", id), pc: pc, track: track, handler: h, enc: enc, ctx: ctx, cancel: cancel, onEnd: onEnd}
+	s := &session{id: id, log: log.With("session", id), pc: pc, track: track, handler: h, enc: enc, ctx: ctx, cancel: cancel, onEnd: onEnd, connected: make(chan struct{})}
 	pc.OnTrack(s.onTrack)
 	pc.OnDataChannel(s.onDataChannel)
 	pc.OnConnectionStateChange(s.onConnectionState)
@@ -117,6 +120,8 @@ func (s *session) start() error {
 func (s *session) onConnectionState(st webrtc.PeerConnectionState) {
 	s.log.Debug("peer connection", "state", st.String())
 	switch st {
+	case webrtc.PeerConnectionStateConnected:
+		s.connOnce.Do(func() { close(s.connected) })
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 		go s.onEnd(s)
 	}
@@ -197,9 +202,15 @@ func (s *session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 }
 
 // sendLoop sends one 20 ms Opus frame every 20 ms: queued audio, or silence
-// so the caller's jitter buffer and RTCP timing stay warm.
+// so the caller's jitter buffer and RTCP timing stay warm. Its clock starts
+// when the peer connection connects, so the first frame leaves at once.
 func (s *session) sendLoop() {
 	defer s.wg.Done()
+	select {
+	case <-s.connected:
+	case <-s.ctx.Done():
+		return
+	}
 	var pacer audio.Pacer
 	frame := make([]int16, audio.FrameSamples)
 	for {

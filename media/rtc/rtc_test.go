@@ -106,19 +106,32 @@ func TestLoopbackPeersConnectOnLoopbackOnly(t *testing.T) {
 	}
 }
 
-// BenchmarkLoopbackConnect measures offer → both peers connected with the
-// tuned loopback factory.
-func BenchmarkLoopbackConnect(b *testing.B) {
-	f, err := NewLoopback()
+// BenchmarkConnect measures SDP offer → both peers connected, two pion peers
+// in one process: with the tuned loopback factory, and with pion's default
+// settings (all interfaces, UDP4 and UDP6, mDNS queries, default host
+// acceptance wait) for comparison in the same run.
+func BenchmarkConnect(b *testing.B) {
+	defaults, err := newFactory(webrtc.SettingEngine{}, webrtc.Configuration{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	var total time.Duration
-	for b.Loop() {
-		x, y, _, took := connect(b, f)
-		total += took
-		x.Close()
-		y.Close()
+	loopback, err := NewLoopback()
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/connect")
+	for _, bc := range []struct {
+		name string
+		f    *Factory
+	}{{"loopback", loopback}, {"pion-defaults", defaults}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var total time.Duration
+			for b.Loop() {
+				x, y, _, took := connect(b, bc.f)
+				total += took
+				x.Close()
+				y.Close()
+			}
+			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/connect")
+		})
+	}
 }

@@ -7,6 +7,7 @@ package wavfile
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,10 @@ import (
 	"github.com/parley-app/parley/media/audio"
 )
 
+// MaxFileBytes caps the WAV files Load reads: 256 MiB, about 46 minutes of
+// 48 kHz 16-bit stereo.
+const MaxFileBytes = 256 << 20
+
 // ErrNotWAV is returned when a file is not a PCM WAV file Parley can read.
 var ErrNotWAV = errors.New("wavfile: not a PCM WAV file")
 
@@ -32,19 +37,82 @@ func Load(path string) ([]int16, error) {
 		return nil, fmt.Errorf("wavfile: open %s: %w", path, err)
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("wavfile: %s: %w", path, err)
+	}
+	if st.Size() > MaxFileBytes {
+		return nil, fmt.Errorf("%w: %s is %d bytes, more than %d", ErrNotWAV, path, st.Size(), MaxFileBytes)
+	}
+	if err := checkChunks(f, st.Size()); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrNotWAV, path, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("wavfile: %s: %w", path, err)
+	}
 	dec := wav.NewDecoder(f)
 	if !dec.IsValidFile() {
 		return nil, fmt.Errorf("%w: %s", ErrNotWAV, path)
 	}
-	buf, err := dec.FullPCMBuffer()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrNotWAV, path, err)
+	switch {
+	case dec.WavAudioFormat != 1:
+		return nil, fmt.Errorf("%w: %s: only integer PCM is supported (format tag %d)", ErrNotWAV, path, dec.WavAudioFormat)
+	case dec.NumChans < 1 || dec.NumChans > 8:
+		return nil, fmt.Errorf("%w: %s: %d channels", ErrNotWAV, path, dec.NumChans)
+	case dec.BitDepth != 8 && dec.BitDepth != 16 && dec.BitDepth != 24 && dec.BitDepth != 32:
+		return nil, fmt.Errorf("%w: %s: %d-bit samples", ErrNotWAV, path, dec.BitDepth)
+	case dec.SampleRate < 4000 || dec.SampleRate > 384000:
+		return nil, fmt.Errorf("%w: %s: sample rate %d Hz", ErrNotWAV, path, dec.SampleRate)
 	}
-	if dec.WavAudioFormat != 1 || buf.Format == nil || buf.Format.NumChannels < 1 || buf.Format.SampleRate <= 0 {
-		return nil, fmt.Errorf("%w: %s: only integer PCM is supported", ErrNotWAV, path)
+	// Read in blocks, never more samples than the file can hold: a header
+	// that lies about its data size cannot make this loop run away.
+	maxSamples := int(st.Size()) / int(dec.BitDepth/8)
+	buf := &goaudio.IntBuffer{Data: make([]int, 4096)}
+	var data []int
+	for len(data) <= maxSamples {
+		n, err := dec.PCMBuffer(buf)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrNotWAV, path, err)
+		}
+		if n == 0 {
+			break
+		}
+		data = append(data, buf.Data[:n]...)
 	}
-	mono := toMono16(buf, int(dec.BitDepth))
-	return audio.Resample(mono, buf.Format.SampleRate, audio.SampleRate)
+	full := &goaudio.IntBuffer{Data: data, Format: &goaudio.Format{NumChannels: int(dec.NumChans), SampleRate: int(dec.SampleRate)}}
+	mono := toMono16(full, int(dec.BitDepth))
+	return audio.Resample(mono, full.Format.SampleRate, audio.SampleRate)
+}
+
+// checkChunks walks the RIFF chunk headers (RIFF/WAVE, then id + 32-bit
+// little-endian size per chunk) up to the data chunk and rejects any chunk
+// that claims more bytes than the file has. go-audio allocates a non-data
+// chunk's declared size up front, so a 40-byte file could otherwise ask for
+// 4 GiB. The data chunk may run short (a recording cut off).
+func checkChunks(r io.Reader, size int64) error {
+	var hdr [12]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil || string(hdr[0:4]) != "RIFF" || string(hdr[8:12]) != "WAVE" {
+		return errors.New("no RIFF/WAVE header")
+	}
+	off := int64(12)
+	for {
+		var ch [8]byte
+		if _, err := io.ReadFull(r, ch[:]); err != nil {
+			return errors.New("no data chunk")
+		}
+		n := int64(binary.LittleEndian.Uint32(ch[4:]))
+		off += 8
+		if string(ch[0:4]) == "data" {
+			return nil
+		}
+		if off+n > size {
+			return fmt.Errorf("chunk %q claims %d bytes, the file has %d left", ch[0:4], n, size-off)
+		}
+		if _, err := io.CopyN(io.Discard, r, n+n%2); err != nil && off+n < size {
+			return fmt.Errorf("chunk %q: %v", ch[0:4], err)
+		}
+		off += n + n%2
+	}
 }
 
 // toMono16 averages the channels of buf and scales samples to 16 bits.

@@ -1,0 +1,118 @@
+package app
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-app/parley/app/call"
+	"github.com/parley-app/parley/media/device/pulsetest"
+)
+
+type recorder struct {
+	mu     sync.Mutex
+	states []Status
+	levels int
+	ch     chan Status
+}
+
+func (r *recorder) status(s Status) {
+	r.mu.Lock()
+	r.states = append(r.states, s)
+	r.mu.Unlock()
+	r.ch <- s
+}
+
+func (r *recorder) level(float64) {
+	r.mu.Lock()
+	r.levels++
+	r.mu.Unlock()
+}
+
+func (r *recorder) waitFor(t *testing.T, want call.State) Status {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case s := <-r.ch:
+			if s.State == want {
+				return s
+			}
+		case <-deadline:
+			t.Fatalf("never reached %v; saw %+v", want, r.states)
+		}
+	}
+}
+
+// TestCallLifecycle drives the app as the window does, against real
+// (user-mode PulseAudio) devices: idle → connecting → in call → ended.
+func TestCallLifecycle(t *testing.T) {
+	pa := pulsetest.Start(t)
+	for _, kv := range pa.Env {
+		k, v, _ := cut(kv)
+		t.Setenv(k, v)
+	}
+	a, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	r := &recorder{ch: make(chan Status, 100)}
+	a.OnStatus(r.status, r.level)
+	if s := a.Status(); s.State != call.Idle || !s.Local {
+		t.Fatalf("initial status %+v", s)
+	}
+	a.Call()
+	a.Call() // a second press while connecting is ignored
+	r.waitFor(t, call.Connecting)
+	s := r.waitFor(t, call.InCall)
+	if s.ConnectTime <= 0 {
+		t.Fatalf("no connect time in %+v", s)
+	}
+	time.Sleep(200 * time.Millisecond)
+	a.Hangup()
+	r.waitFor(t, call.Ended)
+	r.mu.Lock()
+	levels := r.levels
+	r.mu.Unlock()
+	if levels == 0 {
+		t.Fatal("no microphone levels were reported during the call")
+	}
+	// And again: a call can follow a call.
+	a.Call()
+	r.waitFor(t, call.InCall)
+	a.Hangup()
+	r.waitFor(t, call.Ended)
+}
+
+// TestCallWithoutSoundSystem: with no sound server the call fails with a
+// message a person understands, and nothing is left running.
+func TestCallWithoutSoundSystem(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("PULSE_SERVER", "unix:"+dir+"/nothing-here")
+	t.Setenv("XDG_RUNTIME_DIR", dir)
+	t.Setenv("HOME", dir)
+	t.Setenv("ALSA_CONFIG_PATH", dir+"/no-alsa.conf")
+	a, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	r := &recorder{ch: make(chan Status, 100)}
+	a.OnStatus(r.status, nil)
+	a.Call()
+	s := r.waitFor(t, call.Failed)
+	if s.Message == "" || s.Message == call.Describe(nil) {
+		t.Fatalf("failed without a message: %+v", s)
+	}
+	t.Logf("message: %s", s.Message)
+}
+
+func cut(kv string) (string, string, bool) {
+	for i := 0; i < len(kv); i++ {
+		if kv[i] == '=' {
+			return kv[:i], kv[i+1:], true
+		}
+	}
+	return kv, "", false
+}
