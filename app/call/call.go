@@ -67,6 +67,7 @@ type Call struct {
 	cb     Callbacks
 	log    *slog.Logger
 	pc     *webrtc.PeerConnection
+	track  *webrtc.TrackLocalStaticSample // the microphone's Opus track
 	sig    *signal.Client
 	sess   signal.Session
 	jb     *jitter.Buffer
@@ -145,6 +146,7 @@ func (c *Call) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.track = track
 	sender, err := c.pc.AddTrack(track)
 	if err != nil {
 		return fmt.Errorf("call: add track: %w", err)
@@ -255,12 +257,7 @@ func (c *Call) sendMic() {
 		return
 	}
 	defer enc.Close()
-	var track *webrtc.TrackLocalStaticSample
-	for _, s := range c.pc.GetSenders() {
-		if t, ok := s.Track().(*webrtc.TrackLocalStaticSample); ok {
-			track = t
-		}
-	}
+	track := c.track
 	f := make([]int16, audio.FrameSamples)
 	for {
 		if err := c.cfg.Mic.ReadFrame(c.ctx, f); err != nil {

@@ -78,7 +78,11 @@ func TestCaptureAndPlayback(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	padded := append(pcm, make([]int16, audio.SampleRate/2)...)
+	// Lead with 300 ms of silence: when a stream joins a running null sink,
+	// PulseAudio rewinds the sink, and the monitor never sees what was
+	// rewound; only silence should be at stake.
+	padded := append(make([]int16, audio.SampleRate*3/10), pcm...)
+	padded = append(padded, make([]int16, audio.SampleRate/2)...)
 	for i := 0; i+audio.FrameSamples <= len(padded); i += audio.FrameSamples {
 		if err := spk.WriteFrame(tctx, padded[i:i+audio.FrameSamples]); err != nil {
 			t.Fatal(err)
