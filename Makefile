@@ -1,6 +1,8 @@
 # Parley — build, run and test. `make run` and `make test` do their own set-up
 # on a fresh Debian/Ubuntu machine (they call `deps`).
 
+# Go from the official tarball lives in /usr/local/go; Debian's golang-go in /usr/bin.
+export PATH := /usr/local/go/bin:$(PATH)
 GO       ?= go
 BIN      := bin
 # Fyne rejects the bare C locale; a UTF-8 English locale is always parseable.
@@ -12,7 +14,7 @@ export LC_ALL :=
 DEB_BUILD := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
              libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev libvpx-dev
 DEB_RUN   := xvfb xauth libgl1-mesa-dri pulseaudio pulseaudio-utils
-DEB_TEST  := pocketsphinx-testdata alsa-utils
+DEB_TEST  := pocketsphinx-testdata alsa-utils xdotool
 DEB_ALL   := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -30,7 +32,10 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
-	@command -v $(GO) >/dev/null || { echo "Go is not installed: https://go.dev/doc/install"; exit 1; }
+	@command -v $(GO) >/dev/null || { \
+	  echo "installing Go from Debian (golang-go); go.mod's toolchain is then fetched by Go itself"; \
+	  $(SUDO) apt-get install -y -qq golang-go; }
+	@$(GO) version >/dev/null || { echo "Go does not run: install Go 1.26 from https://go.dev/doc/install"; exit 1; }
 	$(GO) mod download
 
 ## build: bin/parley (the app) and bin/parley-agent (the headless agent)
@@ -47,10 +52,11 @@ test: build
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
 
-## bench: connect time over 50+ calls, echo round trip, codec and buffer costs
+## bench: connect time over 50 calls, echo round trip, transport and codec costs
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./app/...
-	$(GO) test -run '^$$' -bench . ./media/...
+	$(GO) test -run '^$$' -bench LocalConnect -benchtime 1x -count 1 ./app/call
+	$(GO) test -run '^$$' -bench EchoRoundTrip -benchtime 5x -count 1 ./app/headless
+	$(GO) test -run '^$$' -bench . -count 1 ./media/...
 
 ## lint: formatting and vet
 lint:

@@ -184,8 +184,33 @@ func (l *logWatcher) waitFor(t *testing.T, what string, within time.Duration, se
 	}
 }
 
+// pressCall clicks the window's Call button, as a person would, with xdotool:
+// the button spans the top of the window. It retries until the window is
+// mapped and the app reports that it is connecting.
+func pressCall(t *testing.T, display string, logs *logWatcher, seen *[]string) {
+	t.Helper()
+	if _, err := exec.LookPath("xdotool"); err != nil {
+		t.Fatal("xdotool is not installed: run `make deps` (Debian package xdotool)")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		cmd := exec.Command("xdotool", "search", "--name", "^Parley$", "mousemove", "--window", "%1", "120", "20", "click", "1")
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		_ = cmd.Run() // fails until the window exists
+		select {
+		case s := <-logs.lines:
+			*seen = append(*seen, s)
+			if strings.Contains(s, "state=connecting") {
+				return
+			}
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	t.Fatalf("pressing Call did nothing; log:\n%s", strings.Join(*seen, ""))
+}
+
 // TestGUICall starts the real app binary under Xvfb with a user-mode
-// PulseAudio: the window opens, a call connects, speech written into the
+// PulseAudio: the window opens, pressing Call connects a call, speech written into the
 // pipe source (the microphone) comes back out of the null sink (the
 // speaker), and SIGTERM hangs up and exits cleanly.
 func TestGUICall(t *testing.T) {
@@ -201,7 +226,7 @@ func TestGUICall(t *testing.T) {
 	}
 	rec := pa.Record(t)
 
-	cmd := exec.Command(bin, "--call")
+	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8", "LC_ALL=")
 	cmd.Env = append(cmd.Env, pa.Env...)
 	logs := &logWatcher{lines: make(chan string, 1000)}
@@ -221,6 +246,8 @@ func TestGUICall(t *testing.T) {
 		}
 	}()
 	var seen []string
+	logs.waitFor(t, "local agent listening", 30*time.Second, &seen)
+	pressCall(t, display, logs, &seen)
 	logs.waitFor(t, `state="in call" agent=listening`, 30*time.Second, &seen)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -12,7 +12,11 @@ import (
 
 	"github.com/parley-app/parley/app"
 	"github.com/parley-app/parley/app/call"
+	"github.com/parley-app/parley/assets"
 )
+
+// Icon is the app icon (drawn by package assets) as a Fyne resource.
+var Icon = fyne.NewStaticResource("parley.png", assets.IconPNG())
 
 // Caller is what the window needs from the app.
 type Caller interface {
@@ -52,11 +56,12 @@ func NewWindow(a fyne.App, c Caller) *Window {
 	w.Message.Wrapping = fyne.TextWrapWord
 	w.Message.Importance = widget.DangerImportance
 	form := widget.NewForm(
-		widget.NewFormItem("Call", w.State),
+		widget.NewFormItem("Status", w.State),
 		widget.NewFormItem("Agent", w.Agent),
 		widget.NewFormItem("Microphone", w.Level),
 		widget.NewFormItem("Connect time", w.Connect),
 	)
+	w.Win.SetIcon(Icon)
 	w.Win.SetContent(container.NewVBox(w.Button, form, w.Message))
 	w.Win.Resize(fyne.NewSize(480, 320))
 	c.OnStatus(
@@ -76,13 +81,21 @@ func (w *Window) toggle() {
 	}
 }
 
+var stateText = map[call.State]string{
+	call.Idle:       "Ready to call",
+	call.Connecting: "Connecting…",
+	call.InCall:     "In call",
+	call.Ended:      "Call ended",
+	call.Failed:     "Call failed",
+}
+
 // Render shows s; call it on the Fyne goroutine.
 func (w *Window) Render(s app.Status) {
 	mode := "remote agent"
 	if s.Local {
 		mode = "local agent"
 	}
-	w.State.SetText(fmt.Sprintf("%s (%s)", s.State, mode))
+	w.State.SetText(fmt.Sprintf("%s (%s)", stateText[s.State], mode))
 	w.Agent.SetText(s.AgentState)
 	switch s.State {
 	case call.Connecting, call.InCall:

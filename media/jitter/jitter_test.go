@@ -106,3 +106,14 @@ func FuzzBuffer(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkPushPop(b *testing.B) {
+	buf := New(DefaultDepth)
+	payload := make([]byte, 80)
+	var seq uint16
+	for b.Loop() {
+		buf.Push(seq, payload)
+		buf.Pop()
+		seq++
+	}
+}

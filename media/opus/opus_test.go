@@ -87,3 +87,22 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkDecode(b *testing.B) {
+	enc, err := NewEncoder(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer enc.Close()
+	f := make([]int16, audio.FrameSamples)
+	for i := range f {
+		f[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(i)/audio.SampleRate))
+	}
+	pkt, _ := enc.Encode(f)
+	dec, _ := NewDecoder()
+	for b.Loop() {
+		if _, err := dec.Decode(pkt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
