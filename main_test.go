@@ -19,35 +19,15 @@ import (
 	"github.com/parley-app/parley/app/headless"
 	"github.com/parley-app/parley/media/audio"
 	"github.com/parley-app/parley/media/device/pulsetest"
+	"github.com/parley-app/parley/media/testspeech"
 	"github.com/parley-app/parley/media/wavfile"
 )
-
-// Real recordings from Debian packages (make deps installs them).
-const (
-	goForward   = "/usr/share/pocketsphinx/test/data/goforward.raw" // 16 kHz mono s16le
-	frontCenter = "/usr/share/sounds/alsa/Front_Center.wav"         // 48 kHz mono WAV
-)
-
-// speechWAV writes goforward.raw as a 16 kHz WAV file, the way a person
-// would hand a recording to `parley call`.
-func speechWAV(t *testing.T) string {
-	t.Helper()
-	raw, err := os.ReadFile(goForward)
-	if err != nil {
-		t.Fatalf("%v (run make deps)", err)
-	}
-	p := filepath.Join(t.TempDir(), "goforward.wav")
-	if err := wavfile.Save(p, audio.DecodeS16LE(raw), 16000); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // TestHeadlessCall runs `parley call` on real speech: the agent must echo
 // the same speech back (NCC >= 0.8 in the speech band) and the report must
 // carry the timings.
 func TestHeadlessCall(t *testing.T) {
-	for _, input := range []string{speechWAV(t), frontCenter} {
+	for _, input := range []string{testspeech.GoForwardWAV(t), testspeech.FrontCenterWAV} {
 		t.Run(filepath.Base(input), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "reply.wav")
 			var stdout, stderr bytes.Buffer
@@ -220,10 +200,7 @@ func TestGUICall(t *testing.T) {
 	}
 	display := startXvfb(t)
 	pa := pulsetest.Start(t)
-	speech, err := wavfile.Load(speechWAV(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	speech := testspeech.GoForward(t)
 	rec := pa.Record(t)
 
 	cmd := exec.Command(bin)

@@ -48,10 +48,7 @@ func (r *recorder) waitFor(t *testing.T, want call.State) Status {
 // (user-mode PulseAudio) devices: idle → connecting → in call → ended.
 func TestCallLifecycle(t *testing.T) {
 	pa := pulsetest.Start(t)
-	for _, kv := range pa.Env {
-		k, v, _ := cut(kv)
-		t.Setenv(k, v)
-	}
+	pa.Setenv(t)
 	a, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -106,13 +103,4 @@ func TestCallWithoutSoundSystem(t *testing.T) {
 		t.Fatalf("failed without a message: %+v", s)
 	}
 	t.Logf("message: %s", s.Message)
-}
-
-func cut(kv string) (string, string, bool) {
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], true
-		}
-	}
-	return kv, "", false
 }

@@ -2,31 +2,14 @@ package echo
 
 import (
 	"context"
-	"os"
 	"sync"
 	"testing"
 
 	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/agent/vad"
 	"github.com/parley-app/parley/media/audio"
+	"github.com/parley-app/parley/media/testspeech"
 )
-
-// goForward is a real recording from Debian's pocketsphinx-testdata:
-// "go forward ten meters", 16 kHz mono s16le.
-const goForward = "/usr/share/pocketsphinx/test/data/goforward.raw"
-
-func loadSpeech(t *testing.T) []int16 {
-	t.Helper()
-	b, err := os.ReadFile(goForward)
-	if err != nil {
-		t.Fatalf("%v (run make deps)", err)
-	}
-	pcm, err := audio.Resample(audio.DecodeS16LE(b), 16000, audio.SampleRate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pcm
-}
 
 // output records what the handler plays and sends, and plays clips
 // instantly.
@@ -59,7 +42,7 @@ func feed(h *Handler, pcm []int16) {
 }
 
 func TestEchoesRealSpeechAfterPause(t *testing.T) {
-	speech := loadSpeech(t)
+	speech := testspeech.GoForward(t)
 	h := New(Config{})().(*Handler)
 	out := &output{}
 	if err := h.Start(context.Background(), out); err != nil {

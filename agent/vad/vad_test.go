@@ -2,18 +2,14 @@ package vad
 
 import (
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"github.com/parley-app/parley/media/audio"
+	"github.com/parley-app/parley/media/testspeech"
 )
 
 func TestEnergyOnRealSpeech(t *testing.T) {
-	b, err := os.ReadFile("/usr/share/pocketsphinx/test/data/goforward.raw")
-	if err != nil {
-		t.Fatalf("%v (run make deps)", err)
-	}
-	speech, _ := audio.Resample(audio.DecodeS16LE(b), 16000, audio.SampleRate)
+	speech := testspeech.GoForward(t)
 	v := NewEnergy()
 	var voiced, frames int
 	for i := 0; i+audio.FrameSamples <= len(speech); i += audio.FrameSamples {

@@ -2,30 +2,11 @@ package headless
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
-	"github.com/parley-app/parley/media/audio"
-	"github.com/parley-app/parley/media/wavfile"
+	"github.com/parley-app/parley/media/testspeech"
 )
-
-// goForward is a real recording from Debian's pocketsphinx-testdata.
-const goForward = "/usr/share/pocketsphinx/test/data/goforward.raw"
-
-func speechWAV(tb testing.TB) string {
-	tb.Helper()
-	raw, err := os.ReadFile(goForward)
-	if err != nil {
-		tb.Fatalf("%v (run make deps)", err)
-	}
-	p := filepath.Join(tb.TempDir(), "goforward.wav")
-	if err := wavfile.Save(p, audio.DecodeS16LE(raw), 16000); err != nil {
-		tb.Fatal(err)
-	}
-	return p
-}
 
 // BenchmarkEchoRoundTrip places local calls that send "go forward ten
 // meters" and reports the median of: the echo's round trip (input sent →
@@ -34,7 +15,7 @@ func speechWAV(tb testing.TB) string {
 // audible) and the reply's speech-band NCC. Each call takes ~6 s of real
 // time, so run it with -benchtime Nx.
 func BenchmarkEchoRoundTrip(b *testing.B) {
-	in := speechWAV(b)
+	in := testspeech.GoForwardWAV(b)
 	var echo, resp, ncc []float64
 	for b.Loop() {
 		rep, err := Run(context.Background(), Options{Input: in})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parley-app/parley/app/headless"
+	"github.com/parley-app/parley/media/testspeech"
 )
 
 func TestNeedsToken(t *testing.T) {
@@ -70,12 +71,7 @@ func TestServesACallAndStopsOnSIGTERM(t *testing.T) {
 		}
 	}
 
-	raw, err := os.ReadFile("/usr/share/sounds/alsa/Front_Center.wav")
-	if err != nil {
-		t.Fatalf("%v (run make deps)", err)
-	}
-	in := filepath.Join(dir, "in.wav")
-	os.WriteFile(in, raw, 0o644)
+	in := testspeech.FrontCenterWAV
 	rep, err := headless.Run(context.Background(), headless.Options{Input: in, AgentURL: url, Token: "test-token"})
 	if err != nil {
 		t.Fatalf("call: %v\n%s", err, logs.String())

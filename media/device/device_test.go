@@ -2,40 +2,22 @@ package device_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/parley-app/parley/media/audio"
 	"github.com/parley-app/parley/media/device"
 	"github.com/parley-app/parley/media/device/pulsetest"
-	"github.com/parley-app/parley/media/wavfile"
+	"github.com/parley-app/parley/media/testspeech"
 )
-
-// speech is a real recording from Debian's alsa-utils (make deps).
-const speech = "/usr/share/sounds/alsa/Front_Center.wav"
-
-func setEnv(t *testing.T, env []string) {
-	for _, kv := range env {
-		for i := 0; i < len(kv); i++ {
-			if kv[i] == '=' {
-				t.Setenv(kv[:i], kv[i+1:])
-				break
-			}
-		}
-	}
-}
 
 // TestCaptureAndPlayback runs both devices against a real (user-mode)
 // PulseAudio server: speech written into the pipe source must come out of
 // Capture, and speech written to Playback must reach the null sink.
 func TestCaptureAndPlayback(t *testing.T) {
-	pcm, err := wavfile.Load(speech)
-	if err != nil {
-		t.Fatalf("%v (run make deps)", err)
-	}
+	pcm := testspeech.FrontCenter(t)
 	pa := pulsetest.Start(t)
-	setEnv(t, pa.Env)
+	pa.Setenv(t)
 
 	ctx, err := device.NewContext(nil)
 	if err != nil {
@@ -99,8 +81,4 @@ func TestCaptureAndPlayback(t *testing.T) {
 	if elapsed < time.Duration(len(padded)-4*audio.FrameSamples)*time.Second/audio.SampleRate {
 		t.Fatalf("WriteFrame was not paced by the device: %v for %d samples", elapsed, len(padded))
 	}
-}
-
-func TestMain(m *testing.M) {
-	os.Exit(m.Run())
 }

@@ -77,10 +77,7 @@ func BenchmarkEncode(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer enc.Close()
-	f := make([]int16, audio.FrameSamples)
-	for i := range f {
-		f[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(i)/audio.SampleRate))
-	}
+	f := toneFrame()
 	for b.Loop() {
 		if _, err := enc.Encode(f); err != nil {
 			b.Fatal(err)
@@ -94,15 +91,20 @@ func BenchmarkDecode(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer enc.Close()
-	f := make([]int16, audio.FrameSamples)
-	for i := range f {
-		f[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(i)/audio.SampleRate))
-	}
-	pkt, _ := enc.Encode(f)
+	pkt, _ := enc.Encode(toneFrame())
 	dec, _ := NewDecoder()
 	for b.Loop() {
 		if _, err := dec.Decode(pkt); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// toneFrame returns one 20 ms frame of a 440 Hz tone at about -12 dBFS.
+func toneFrame() []int16 {
+	f := make([]int16, audio.FrameSamples)
+	for i := range f {
+		f[i] = int16(8000 * math.Sin(2*math.Pi*440*float64(i)/audio.SampleRate))
+	}
+	return f
 }

@@ -100,6 +100,16 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// Setenv points this test process's PulseAudio clients (malgo) at the
+// server, for the rest of the test.
+func (s *Server) Setenv(t testing.TB) {
+	t.Helper()
+	for _, kv := range s.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+}
+
 func (s *Server) pactl(args ...string) error {
 	cmd := exec.Command("pactl", args...)
 	cmd.Env = append(os.Environ(), s.Env...)
