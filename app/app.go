@@ -7,7 +7,9 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -124,21 +126,21 @@ func (a *App) Call() {
 
 func (a *App) dial(ctx context.Context) {
 	start := time.Now()
-	url, token := a.cfg.AgentURL, a.cfg.Token
+	agentURL, token := a.cfg.AgentURL, a.cfg.Token
 	if a.agent != nil {
-		url, token = a.agent.URL, a.agent.Token
+		agentURL, token = a.agent.URL, a.agent.Token
 	}
 	if err := a.openDevices(); err != nil {
 		a.fail(err)
 		return
 	}
-	factory, err := rtc.NewLoopback()
+	factory, err := factoryFor(agentURL)
 	if err != nil {
 		a.fail(err)
 		return
 	}
 	c, err := call.Dial(ctx, call.Config{
-		AgentURL: url, Token: token, Factory: factory,
+		AgentURL: agentURL, Token: token, Factory: factory,
 		Mic: a.mic, Speaker: a.speaker, Log: a.cfg.Log, Start: start,
 	}, call.Callbacks{
 		OnMicLevel: func(l float64) {
@@ -169,6 +171,16 @@ func (a *App) dial(ctx context.Context) {
 	a.call = c
 	a.mu.Unlock()
 	a.update(func(s *Status) { s.State, s.ConnectTime = call.InCall, c.Metrics().ConnectTime })
+}
+
+// factoryFor returns the peer connection factory for an agent at agentURL:
+// ICE-free loopback for a local agent, normal ICE otherwise.
+func factoryFor(agentURL string) (*rtc.Factory, error) {
+	u, err := url.Parse(agentURL)
+	if err != nil {
+		return nil, fmt.Errorf("app: agent URL %q: %w", agentURL, err)
+	}
+	return rtc.NewFor(u.Hostname(), nil)
 }
 
 // Hangup ends the call, or gives up connecting. It waits until the call's

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/url"
 	"sync"
 	"time"
 
@@ -77,7 +78,11 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		defer la.Close()
 		o.AgentURL, o.Token, rep.Mode = la.URL, la.Token, "local"
 	}
-	factory, err := rtc.NewLoopback()
+	u, err := url.Parse(o.AgentURL)
+	if err != nil {
+		return rep, fmt.Errorf("headless: agent URL %q: %w", o.AgentURL, err)
+	}
+	factory, err := rtc.NewFor(u.Hostname(), nil)
 	if err != nil {
 		return rep, err
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -43,7 +44,14 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "parley-agent: a token is required (--token or PARLEY_TOKEN)")
 		return 2
 	}
-	factory, err := rtc.NewLoopback(rtc.WithLogger(log))
+	host, _, err := net.SplitHostPort(*listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "parley-agent: --listen %q: want host:port\n", *listen)
+		return 2
+	}
+	// Listening on loopback serves this machine only: use the ICE-free
+	// loopback transport. Anything else serves other machines.
+	factory, err := rtc.NewFor(host, nil, rtc.WithLogger(log))
 	if err != nil {
 		log.Error("peer connection factory", "err", err)
 		return 1

@@ -83,6 +83,39 @@ func NewLoopback(opts ...Option) (*Factory, error) {
 	return newFactory(s, webrtc.Configuration{})
 }
 
+// NewRemote returns the remote-mode factory: pion's default ICE (host
+// candidates on every interface, UDP4 and UDP6) plus server-reflexive and
+// relay candidates from iceServers (STUN/TURN URLs with credentials; nil for
+// none). The operator-facing knobs (NAT 1:1, port range, candidate filter)
+// come with parley-agent's remote mode.
+func NewRemote(iceServers []webrtc.ICEServer, opts ...Option) (*Factory, error) {
+	var s webrtc.SettingEngine
+	for _, o := range opts {
+		o(&s)
+	}
+	return newFactory(s, webrtc.Configuration{ICEServers: iceServers})
+}
+
+// NewFor picks the factory for a peer reached at host (a host name or IP,
+// without port): the loopback factory when host is a loopback address or
+// "localhost", the remote factory otherwise.
+func NewFor(host string, iceServers []webrtc.ICEServer, opts ...Option) (*Factory, error) {
+	if IsLoopback(host) {
+		return NewLoopback(opts...)
+	}
+	return NewRemote(iceServers, opts...)
+}
+
+// IsLoopback reports whether host (a name or IP, without port) is this
+// machine's loopback: "localhost", 127.0.0.0/8 or ::1.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func newFactory(s webrtc.SettingEngine, cfg webrtc.Configuration) (*Factory, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{

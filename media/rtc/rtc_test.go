@@ -135,3 +135,14 @@ func BenchmarkConnect(b *testing.B) {
 		})
 	}
 }
+
+func TestNewForPicksTheTransport(t *testing.T) {
+	for host, loop := range map[string]bool{"127.0.0.1": true, "127.8.9.1": true, "::1": true, "localhost": true, "agent.example": false, "192.0.2.7": false, "": false} {
+		if IsLoopback(host) != loop {
+			t.Errorf("IsLoopback(%q) = %v", host, !loop)
+		}
+		if _, err := NewFor(host, nil); err != nil {
+			t.Errorf("NewFor(%q): %v", host, err)
+		}
+	}
+}
