@@ -122,3 +122,33 @@ func TestDialErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestAgentGoesAway: when the agent ends the session (it quit), the call
+// ends by itself with ErrConnectionLost and a sentence for a person.
+func TestAgentGoesAway(t *testing.T) {
+	la, err := localagent.Start(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := rtc.NewLoopback()
+	ended := make(chan error, 1)
+	c, err := call.Dial(context.Background(), call.Config{
+		AgentURL: la.URL, Token: la.Token, Factory: f,
+		Mic: wavfile.NewSource(make([]int16, 30*audio.SampleRate)), Speaker: &discard{},
+	}, call.Callbacks{OnEnd: func(err error) { ended <- err }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Hangup()
+	start := time.Now()
+	la.Close()
+	select {
+	case err := <-ended:
+		if !errors.Is(err, call.ErrConnectionLost) {
+			t.Fatalf("ended with %v, want ErrConnectionLost", err)
+		}
+		t.Logf("noticed after %v: %s", time.Since(start), call.Describe(err))
+	case <-time.After(15 * time.Second):
+		t.Fatal("the call did not notice that the agent went away")
+	}
+}
