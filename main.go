@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	fyneapp "fyne.io/fyne/v2/app"
@@ -20,6 +19,7 @@ import (
 	"github.com/parley-app/parley/app"
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/headless"
+	"github.com/parley-app/parley/media/wavfile"
 	"github.com/parley-app/parley/ui"
 )
 
@@ -76,21 +76,19 @@ func runGUI(args []string, stderr io.Writer) int {
 	fa := fyneapp.NewWithID(appID)
 	w := ui.NewWindow(fa, core)
 	w.Win.SetMaster()
+	// Closing the window, or SIGINT/SIGTERM (which Fyne turns into Quit),
+	// ends the event loop; the deferred core.Close then hangs up. Hide the
+	// window first so that the hang-up never looks like a frozen window.
 	w.Win.SetCloseIntercept(func() {
-		core.Hangup()
-		w.Win.Close()
-	})
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sigs
-		core.Hangup()
+		w.Win.Hide()
 		fa.Quit()
-	}()
+	})
 	if *autoCall {
 		core.Call()
 	}
 	w.Win.ShowAndRun()
+	// The window is gone: stop feeding it before the deferred Close hangs up.
+	core.OnStatus(func(app.Status) {}, func(float64) {})
 	return 0
 }
 
@@ -130,7 +128,8 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 	})
 	if err != nil {
 		msg := err.Error()
-		if !errors.Is(err, headless.ErrNoReply) && !strings.Contains(msg, "wavfile") {
+		var pathErr *os.PathError
+		if !errors.Is(err, headless.ErrNoReply) && !errors.Is(err, wavfile.ErrNotWAV) && !errors.As(err, &pathErr) {
 			msg = call.Describe(err) + " (" + err.Error() + ")"
 		}
 		fmt.Fprintln(stderr, "parley call:", msg)

@@ -248,8 +248,22 @@ func TestGUICall(t *testing.T) {
 	}
 	select {
 	case <-exited:
+		for drained := false; !drained; {
+			select {
+			case l := <-logs.lines:
+				seen = append(seen, l)
+			default:
+				drained = true
+			}
+		}
+		log := strings.Join(seen, "")
 		if exitErr != nil {
-			t.Fatalf("the app did not exit cleanly: %v; log:\n%s", exitErr, strings.Join(seen, ""))
+			t.Fatalf("the app did not exit cleanly: %v; log:\n%s", exitErr, log)
+		}
+		for _, bad := range []string{"panic", "Error in Fyne call thread", "level=ERROR"} {
+			if strings.Contains(log, bad) {
+				t.Fatalf("the app logged %q; log:\n%s", bad, log)
+			}
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the app did not quit within 10 s of SIGTERM")

@@ -168,6 +168,13 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	if s.closed { // shut down while this offer was being answered
+		s.mu.Unlock()
+		ss.close()
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, api.CodeUnavailable, "the agent is shutting down")
+		return
+	}
 	s.byID[id] = ss
 	s.mu.Unlock()
 	if err := ss.start(); err != nil {

@@ -22,7 +22,7 @@ import (
 var Capabilities = []string{"audio"}
 
 // maxConcealedFrames caps the silent frames fed to the handler for one gap in
-// RTP sequence numbers (200 ms); a larger gap is a stream restart.
+// RTP sequence numbers (200 ms); a larger jump either way is a stream restart.
 const maxConcealedFrames = 10
 
 // session is one caller: its peer connection, codecs, handler and the
@@ -48,6 +48,7 @@ type session struct {
 	dc      *webrtc.DataChannel
 	closed  bool
 	started bool
+	hearing bool // an audio track is being read
 }
 
 type queued struct {
@@ -149,54 +150,61 @@ func (s *session) onDataChannel(dc *webrtc.DataChannel) {
 	})
 }
 
-// onTrack decodes the caller's Opus into 20 ms frames for the handler.
+// onTrack decodes the caller's Opus into 20 ms frames for the handler. Only
+// the first audio track is heard: the handler is fed from one goroutine.
 func (s *session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	if tr.Kind() != webrtc.RTPCodecTypeAudio {
 		return
 	}
 	s.mu.Lock()
-	if s.closed {
+	if s.closed || s.hearing {
 		s.mu.Unlock()
+		s.log.Warn("ignoring an extra audio track", "track", tr.ID())
 		return
 	}
+	s.hearing = true
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
 	dec, err := opus.NewDecoder()
 	if err != nil {
 		s.log.Error("decoder", "err", err)
+		go s.onEnd(s)
 		return
 	}
-	silence := make([]int16, audio.FrameSamples)
+	frames := audio.NewFramer()
 	var last uint16
 	var have bool
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
-			if !errors.Is(err, io.EOF) && s.ctx.Err() == nil {
-				s.log.Debug("read RTP", "err", err)
+			if rtc.IsClosed(err) || s.ctx.Err() != nil {
+				return
 			}
-			return
+			s.log.Warn("dropping a bad RTP packet", "err", err)
+			continue
 		}
 		if have {
 			gap := int(int16(pkt.SequenceNumber - last))
-			if gap <= 0 {
-				continue // duplicate or reordered late: already concealed
-			}
-			for i := 1; i < gap && i <= maxConcealedFrames; i++ {
-				s.handler.OnAudio(silence)
+			switch {
+			case gap <= 0 && gap > -maxConcealedFrames:
+				continue // duplicate or late: already concealed
+			case gap > 1 && gap <= maxConcealedFrames:
+				for i := 1; i < gap; i++ {
+					frames.Silence(audio.FrameSamples) // conceal a lost packet
+				}
 			}
 		}
 		last, have = pkt.SequenceNumber, true
 		pcm, err := dec.Decode(pkt.Payload)
 		if err != nil {
 			s.log.Debug("decode", "err", err)
-			s.handler.OnAudio(silence)
-			continue
+			frames.Silence(audio.FrameSamples)
+		} else {
+			frames.Write(pcm)
 		}
-		for len(pcm) >= audio.FrameSamples {
-			s.handler.OnAudio(pcm[:audio.FrameSamples])
-			pcm = pcm[audio.FrameSamples:]
+		for f := frames.Next(); f != nil; f = frames.Next() {
+			s.handler.OnAudio(f)
 		}
 	}
 }
@@ -220,7 +228,8 @@ func (s *session) sendLoop() {
 		done := s.nextFrame(frame)
 		pkt, err := s.enc.Encode(frame)
 		if err != nil {
-			s.log.Error("encode", "err", err)
+			s.log.Error("encode: ending the session", "err", err)
+			go s.onEnd(s)
 			return
 		}
 		if err := s.track.WriteSample(media.Sample{Data: pkt, Duration: audio.FrameDuration}); err != nil && !errors.Is(err, io.ErrClosedPipe) {

@@ -44,18 +44,27 @@ type App struct {
 	cfg Config
 	log *slog.Logger
 
+	notify   sync.Mutex // serialises status callbacks so they arrive in order
 	mu       sync.Mutex
 	status   Status
 	onStatus func(Status)
 	onLevel  func(float64)
 	agent    *localagent.Agent
-	call     *call.Call
 	devs     *device.Context
-	mic      audio.Source
-	speaker  audio.Sink
-	cancel   context.CancelFunc
-	busy     sync.WaitGroup
+	att      *attempt // the current call attempt, nil before the first
 	closed   bool
+}
+
+// attempt is one press of Call: connecting, then the call, until it ends.
+type attempt struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	call    *call.Call // set once connected (under App.mu)
+	mic     audio.Source
+	speaker audio.Sink
+	ended   bool // under App.mu
+	done    chan struct{}
+	once    sync.Once
 }
 
 // New returns an app; in local mode it starts the in-process agent. It
@@ -78,7 +87,7 @@ func New(cfg Config) (*App, error) {
 
 // OnStatus sets the function that receives every status change, and the one
 // that receives the microphone level (0..1, every 20 ms). They are called
-// from background goroutines.
+// from background goroutines, one status at a time and in order.
 func (a *App) OnStatus(status func(Status), level func(float64)) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -97,9 +106,16 @@ func (a *App) Status() Status {
 	return a.status
 }
 
-func (a *App) update(f func(*Status)) {
+// update applies f to the status under the lock if f returns true, then
+// tells the listener. Listeners see updates in the order they were applied.
+func (a *App) update(f func(*Status) bool) {
+	a.notify.Lock()
+	defer a.notify.Unlock()
 	a.mu.Lock()
-	f(&a.status)
+	if !f(&a.status) {
+		a.mu.Unlock()
+		return
+	}
 	st, cb := a.status, a.onStatus
 	a.mu.Unlock()
 	a.log.Info("call status", "state", st.State.String(), "agent", st.AgentState, "connect_ms", st.ConnectTime.Milliseconds(), "message", st.Message)
@@ -109,39 +125,39 @@ func (a *App) update(f func(*Status)) {
 // Call starts a call in the background unless one is connecting or running.
 func (a *App) Call() {
 	a.mu.Lock()
-	if a.closed || a.status.State == call.Connecting || a.status.State == call.InCall {
+	if a.closed || (a.att != nil && !a.att.ended) {
 		a.mu.Unlock()
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a.cancel = cancel
-	a.busy.Add(1)
+	att := &attempt{ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	a.att = att
 	a.mu.Unlock()
-	a.update(func(s *Status) { *s = Status{State: call.Connecting, Local: s.Local} })
-	go func() {
-		defer a.busy.Done()
-		a.dial(ctx)
-	}()
+	a.update(func(s *Status) bool {
+		*s = Status{State: call.Connecting, Local: s.Local}
+		return true
+	})
+	go a.dial(att)
 }
 
-func (a *App) dial(ctx context.Context) {
+func (a *App) dial(att *attempt) {
 	start := time.Now()
 	agentURL, token := a.cfg.AgentURL, a.cfg.Token
 	if a.agent != nil {
 		agentURL, token = a.agent.URL, a.agent.Token
 	}
-	if err := a.openDevices(); err != nil {
-		a.fail(err)
+	if err := a.openDevices(att); err != nil {
+		a.finish(att, err)
 		return
 	}
 	factory, err := factoryFor(agentURL)
 	if err != nil {
-		a.fail(err)
+		a.finish(att, err)
 		return
 	}
-	c, err := call.Dial(ctx, call.Config{
+	c, err := call.Dial(att.ctx, call.Config{
 		AgentURL: agentURL, Token: token, Factory: factory,
-		Mic: a.mic, Speaker: a.speaker, Log: a.cfg.Log, Start: start,
+		Mic: att.mic, Speaker: att.speaker, Log: a.cfg.Log, Start: start,
 	}, call.Callbacks{
 		OnMicLevel: func(l float64) {
 			a.mu.Lock()
@@ -150,99 +166,118 @@ func (a *App) dial(ctx context.Context) {
 			cb(l)
 		},
 		OnEvent: func(e api.Event) {
-			if e.Type == api.TypeState {
-				a.update(func(s *Status) { s.AgentState = e.State })
-			}
-		},
-		OnEnd: func(err error) {
-			a.closeDevices()
-			if err != nil {
-				a.fail(err)
+			if e.Type != api.TypeState {
 				return
 			}
-			a.update(func(s *Status) { s.State, s.AgentState = call.Ended, "" })
+			a.update(func(s *Status) bool {
+				if a.att != att || att.ended {
+					return false // a late event from a call that is over
+				}
+				s.AgentState = e.State
+				return true
+			})
 		},
+		OnEnd: func(err error) { a.finish(att, err) },
 	})
 	if err != nil {
-		a.fail(err)
+		a.finish(att, err)
 		return
 	}
-	a.mu.Lock()
-	a.call = c
-	a.mu.Unlock()
-	a.update(func(s *Status) { s.State, s.ConnectTime = call.InCall, c.Metrics().ConnectTime })
-}
-
-// factoryFor returns the peer connection factory for an agent at agentURL:
-// ICE-free loopback for a local agent, normal ICE otherwise.
-func factoryFor(agentURL string) (*rtc.Factory, error) {
-	u, err := url.Parse(agentURL)
-	if err != nil {
-		return nil, fmt.Errorf("app: agent URL %q: %w", agentURL, err)
+	hungUp := false
+	a.update(func(s *Status) bool {
+		if att.ctx.Err() != nil || att.ended {
+			hungUp = true // Hang up was pressed while connecting
+			return false
+		}
+		att.call = c
+		s.State, s.ConnectTime = call.InCall, c.Metrics().ConnectTime
+		return true
+	})
+	if hungUp {
+		c.Hangup() // OnEnd finishes the attempt
 	}
-	return rtc.NewFor(u.Hostname(), nil)
 }
 
-// Hangup ends the call, or gives up connecting. It waits until the call's
-// goroutines have stopped.
+// finish ends an attempt once: it closes its devices and publishes Ended
+// (a hang-up) or Failed with a sentence for a person.
+func (a *App) finish(att *attempt, err error) {
+	att.once.Do(func() {
+		if att.mic != nil {
+			att.mic.Close()
+		}
+		if att.speaker != nil {
+			att.speaker.Close()
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Warn("call failed", "err", err)
+		}
+		a.update(func(s *Status) bool {
+			att.ended = true
+			if a.att != att {
+				return false
+			}
+			s.AgentState = ""
+			if err == nil || errors.Is(err, context.Canceled) {
+				s.State, s.Message = call.Ended, ""
+			} else {
+				s.State, s.Message = call.Failed, call.Describe(err)
+			}
+			return true
+		})
+		close(att.done)
+	})
+}
+
+// Hangup ends the call, or gives up connecting, and waits until the call's
+// goroutines and devices have stopped.
 func (a *App) Hangup() {
 	a.mu.Lock()
-	c, cancel := a.call, a.cancel
-	a.call = nil
+	att := a.att
 	a.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if att == nil {
+		return
 	}
+	att.cancel()
+	a.mu.Lock()
+	c := att.call
+	a.mu.Unlock()
 	if c != nil {
 		c.Hangup()
 	}
-	a.busy.Wait()
+	<-att.done
 }
 
-func (a *App) fail(err error) {
-	a.closeDevices()
-	if errors.Is(err, context.Canceled) {
-		a.update(func(s *Status) { s.State, s.AgentState = call.Ended, "" })
-		return
-	}
-	a.log.Warn("call failed", "err", err)
-	a.update(func(s *Status) { s.State, s.Message, s.AgentState = call.Failed, call.Describe(err), "" })
-}
-
-func (a *App) openDevices() error {
+// openDevices opens the microphone and speaker for att, without holding the
+// app's lock (a backend can take a while).
+func (a *App) openDevices(att *attempt) error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.devs == nil {
+	devs := a.devs
+	a.mu.Unlock()
+	if devs == nil {
 		d, err := device.NewContext(a.cfg.Log)
 		if err != nil {
 			return err
 		}
-		a.devs = d
+		a.mu.Lock()
+		if a.devs == nil {
+			a.devs = d
+		} else {
+			d.Close()
+		}
+		devs = a.devs
+		a.mu.Unlock()
 	}
-	mic, err := a.devs.OpenCapture(a.cfg.MicID)
+	mic, err := devs.OpenCapture(a.cfg.MicID)
 	if err != nil {
 		return err
 	}
-	spk, err := a.devs.OpenPlayback(a.cfg.SpeakerID)
+	spk, err := devs.OpenPlayback(a.cfg.SpeakerID)
 	if err != nil {
 		mic.Close()
 		return err
 	}
-	a.mic, a.speaker = mic, spk
+	att.mic, att.speaker = mic, spk
 	return nil
-}
-
-func (a *App) closeDevices() {
-	a.mu.Lock()
-	mic, spk := a.mic, a.speaker
-	a.mic, a.speaker = nil, nil
-	a.mu.Unlock()
-	if mic != nil {
-		mic.Close()
-	}
-	if spk != nil {
-		spk.Close()
-	}
 }
 
 // Close hangs up and stops the local agent; it is safe to call twice.
@@ -255,16 +290,27 @@ func (a *App) Close() error {
 	a.closed = true
 	a.mu.Unlock()
 	a.Hangup()
-	a.closeDevices()
 	a.mu.Lock()
 	devs := a.devs
 	a.devs = nil
 	a.mu.Unlock()
 	if devs != nil {
-		devs.Close()
+		if err := devs.Close(); err != nil {
+			a.log.Warn("closing the sound system", "err", err)
+		}
 	}
 	if a.agent != nil {
 		return a.agent.Close()
 	}
 	return nil
+}
+
+// factoryFor returns the peer connection factory for an agent at agentURL:
+// ICE-free loopback for a local agent, normal ICE otherwise.
+func factoryFor(agentURL string) (*rtc.Factory, error) {
+	u, err := url.Parse(agentURL)
+	if err != nil {
+		return nil, fmt.Errorf("app: agent URL %q: %w", agentURL, err)
+	}
+	return rtc.NewFor(u.Hostname(), nil)
 }

@@ -35,7 +35,9 @@ type Config struct {
 }
 
 // Callbacks receive what happens during a call. Every field may be nil. They
-// are called from the call's goroutines and must not block.
+// must not block. OnMicLevel and OnEvent run on the call's goroutines; OnEnd
+// runs on whichever goroutine ended the call (the one calling Hangup, for a
+// hang-up).
 type Callbacks struct {
 	OnMicLevel func(level float64) // 0..1, once per 20 ms mic frame
 	OnEvent    func(e api.Event)   // every event from the agent
@@ -132,9 +134,17 @@ func Dial(ctx context.Context, cfg Config, cb Callbacks) (*Call, error) {
 		return nil, err
 	}
 	c.connected.Store(true)
-	c.wg.Add(2)
-	go c.sendMic()
-	go c.playout()
+	// The connection may have dropped between connect and the line above,
+	// when the state callback still took it for a failed connect.
+	if st := c.pc.ConnectionState(); st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
+		c.shutdown(ErrConnectionLost, false)
+		return nil, ErrConnectionLost
+	}
+	for _, run := range []func(){c.sendMic, c.playout} {
+		if c.addWorker() {
+			go run()
+		}
+	}
 	return c, nil
 }
 
@@ -151,8 +161,9 @@ func (c *Call) connect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("call: add track: %w", err)
 	}
-	c.wg.Add(1)
-	go c.drainRTCP(sender)
+	if c.addWorker() {
+		go c.drainRTCP(sender)
+	}
 	dc, err := c.pc.CreateDataChannel(rtc.DataChannelLabel, nil)
 	if err != nil {
 		return fmt.Errorf("call: data channel: %w", err)
@@ -238,7 +249,11 @@ func (c *Call) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
-			return
+			if rtc.IsClosed(err) || c.ctx.Err() != nil {
+				return
+			}
+			c.log.Warn("dropping a bad RTP packet", "err", err)
+			continue
 		}
 		if c.firstAudio.Load() == 0 {
 			c.firstAudio.CompareAndSwap(0, int64(time.Since(c.cfg.Start)))
@@ -261,9 +276,11 @@ func (c *Call) sendMic() {
 	f := make([]int16, audio.FrameSamples)
 	for {
 		if err := c.cfg.Mic.ReadFrame(c.ctx, f); err != nil {
-			if !errors.Is(err, io.EOF) && c.ctx.Err() == nil {
-				c.log.Warn("microphone stopped", "err", err)
+			if c.ctx.Err() != nil || errors.Is(err, io.EOF) {
+				return // hung up, or a file source that has ended
 			}
+			c.log.Warn("microphone stopped", "err", err)
+			go c.end(fmt.Errorf("%w: %v", ErrMicrophone, err))
 			return
 		}
 		c.cb.OnMicLevel(audio.Level(f))
@@ -278,10 +295,11 @@ func (c *Call) sendMic() {
 	}
 }
 
-// playout pulls one packet per 20 ms from the jitter buffer, decodes it and
-// writes it to the speaker, whose WriteFrame paces the loop. A lost packet is
-// concealed by repeating the last frame at half amplitude once, then silence
-// (packet loss concealment, PLC).
+// playout pulls packets from the jitter buffer until it has 20 ms of audio,
+// decodes them and writes the frame to the speaker, whose WriteFrame paces
+// the loop. A lost packet is concealed by repeating the last packet at half
+// amplitude once, then silence (packet loss concealment, PLC); when nothing
+// is due the speaker gets silence.
 func (c *Call) playout() {
 	defer c.wg.Done()
 	dec, err := opus.NewDecoder()
@@ -289,46 +307,41 @@ func (c *Call) playout() {
 		go c.end(err)
 		return
 	}
-	frame := make([]int16, audio.FrameSamples)
-	last := make([]int16, audio.FrameSamples)
-	var pending []int16
+	out := audio.NewFramer()
+	var last []int16
 	concealed := false
 	for {
-		if len(pending) >= audio.FrameSamples {
-			copy(frame, pending)
-			pending = pending[audio.FrameSamples:]
-		} else {
+		for out.Len() < audio.FrameSamples {
 			payload, st := c.jb.Pop()
 			switch st {
 			case jitter.Packet:
 				pcm, err := dec.Decode(payload)
 				if err != nil {
 					c.log.Debug("decode", "err", err)
-					clear(frame)
-					break
+					out.Silence(audio.FrameSamples)
+					continue
 				}
-				n := copy(frame, pcm)
-				clear(frame[n:])
-				pending = append(pending[:0], pcm[n:]...)
-				copy(last, frame)
+				out.Write(pcm)
+				last = append(last[:0], pcm...)
 				concealed = false
 			case jitter.Lost:
-				if concealed {
-					clear(frame)
-				} else {
-					for i, s := range last {
-						frame[i] = s / 2
-					}
-					concealed = true
+				if concealed || len(last) == 0 {
+					out.Silence(max(len(last), audio.FrameSamples))
+					continue
 				}
+				for i := range last {
+					last[i] /= 2
+				}
+				out.Write(last)
+				concealed = true
 			default:
-				clear(frame)
+				out.Silence(audio.FrameSamples - out.Len())
 			}
 		}
-		if err := c.cfg.Speaker.WriteFrame(c.ctx, frame); err != nil {
+		if err := c.cfg.Speaker.WriteFrame(c.ctx, out.Next()); err != nil {
 			if c.ctx.Err() == nil {
 				c.log.Warn("speaker stopped", "err", err)
-				go c.end(err)
+				go c.end(fmt.Errorf("%w: %v", ErrSpeaker, err))
 			}
 			return
 		}

@@ -47,6 +47,10 @@ var (
 	ErrConnectTimeout = errors.New("call: connection timed out")
 	// ErrConnectionLost: the peer connection failed or closed mid-call.
 	ErrConnectionLost = errors.New("call: connection to the agent lost")
+	// ErrMicrophone: the microphone stopped delivering audio mid-call.
+	ErrMicrophone = errors.New("call: the microphone stopped")
+	// ErrSpeaker: the speaker stopped taking audio mid-call.
+	ErrSpeaker = errors.New("call: the speaker stopped")
 )
 
 // Describe turns a call error into a sentence for a person.
@@ -55,6 +59,12 @@ func Describe(err error) string {
 	switch {
 	case err == nil:
 		return ""
+	case errors.Is(err, context.Canceled):
+		return "The call was cancelled."
+	case errors.Is(err, device.ErrDeviceLost), errors.Is(err, ErrMicrophone):
+		return "The microphone stopped working. Check that it is still connected, then call again."
+	case errors.Is(err, ErrSpeaker):
+		return "The speaker stopped working. Check that it is still connected, then call again."
 	case errors.Is(err, device.ErrNoDevice):
 		return "No microphone or speaker could be opened. Check that one is connected and that the sound system is running."
 	case errors.Is(err, signal.ErrUnreachable):

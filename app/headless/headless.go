@@ -69,6 +69,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	start := time.Now()
 	rep := Report{Mode: "remote", InputMS: samplesMS(len(pcm))}
 	if o.AgentURL == "" {
 		la, err := localagent.Start(o.Log)
@@ -103,7 +104,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	var spoke bool
 	c, err := call.Dial(ctx, call.Config{
 		AgentURL: o.AgentURL, Token: o.Token, Factory: factory,
-		Mic: mic, Speaker: sink, Log: o.Log,
+		Mic: mic, Speaker: sink, Log: o.Log, Start: start,
 	}, call.Callbacks{OnEvent: func(e api.Event) {
 		if e.Type != api.TypeState {
 			return
@@ -124,7 +125,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	defer wait.Stop()
 	select {
 	case <-replied:
-		time.Sleep(300 * time.Millisecond) // let the jitter buffer play the tail
+		select { // let the jitter buffer play the tail
+		case <-time.After(300 * time.Millisecond):
+		case <-ctx.Done():
+		}
 	case <-c.Done():
 	case <-wait.C:
 	case <-ctx.Done():

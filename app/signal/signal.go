@@ -71,12 +71,12 @@ func (c *Client) CreateSession(ctx context.Context, offer string) (Session, erro
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return Session{}, fmt.Errorf("%w at %s: %v", ErrUnreachable, c.base.Redacted(), err)
+		return Session{}, fmt.Errorf("%w at %s: %w", ErrUnreachable, c.base.Redacted(), err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, api.MaxOfferBytes+1))
 	if err != nil {
-		return Session{}, fmt.Errorf("%w: reading the answer: %v", ErrUnreachable, err)
+		return Session{}, fmt.Errorf("%w: reading the answer: %w", ErrUnreachable, err)
 	}
 	if resp.StatusCode != http.StatusCreated {
 		return Session{}, statusError(resp, body)
@@ -98,7 +98,7 @@ func (c *Client) DeleteSession(ctx context.Context, location string) error {
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))

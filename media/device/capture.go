@@ -19,11 +19,14 @@ const captureQueue = 25
 // Capture is a microphone as an audio.Source: 20 ms frames of 48 kHz mono
 // int16, delivered at the device's pace.
 type Capture struct {
+	c       *Context
 	dev     *malgo.Device
 	frames  chan []int16
 	acc     []int16
 	dropped atomic.Int64
-	done    chan struct{}
+	done    chan struct{} // closed by Close
+	lost    chan struct{} // closed when the backend stops the device
+	lostOne sync.Once
 	once    sync.Once
 }
 
@@ -35,8 +38,10 @@ func (c *Context) OpenCapture(id string) (*Capture, error) {
 		frames: make(chan []int16, captureQueue),
 		acc:    make([]int16, 0, 2*audio.FrameSamples),
 		done:   make(chan struct{}),
+		lost:   make(chan struct{}),
+		c:      c,
 	}
-	dev, err := c.open(Microphone, id, cp.onData)
+	dev, err := c.open(Microphone, id, cp.onData, func() { cp.lostOne.Do(func() { close(cp.lost) }) })
 	if err != nil {
 		return nil, err
 	}
@@ -69,10 +74,16 @@ func (cp *Capture) onData(_, in []byte, _ uint32) {
 	}
 }
 
-// ReadFrame implements audio.Source. It returns io.EOF after Close.
+// ReadFrame implements audio.Source. It returns io.EOF after Close and
+// ErrDeviceLost once the backend has stopped the device on its own.
 func (cp *Capture) ReadFrame(ctx context.Context, f []int16) error {
 	if len(f) != audio.FrameSamples {
 		return audio.ErrFrameSize
+	}
+	select {
+	case <-cp.done:
+		return io.EOF
+	default:
 	}
 	select {
 	case fr := <-cp.frames:
@@ -82,6 +93,13 @@ func (cp *Capture) ReadFrame(ctx context.Context, f []int16) error {
 		return ctx.Err()
 	case <-cp.done:
 		return io.EOF
+	case <-cp.lost:
+		select {
+		case <-cp.done: // our own Close stopped it
+			return io.EOF
+		default:
+			return ErrDeviceLost
+		}
 	}
 }
 
@@ -94,7 +112,7 @@ func (cp *Capture) Close() error {
 	var err error
 	cp.once.Do(func() {
 		close(cp.done)
-		err = uninit(cp.dev) // stops the device and waits for its callback
+		err = cp.c.uninit(cp.dev) // stops the device and waits for its callback
 	})
 	return err
 }

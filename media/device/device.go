@@ -24,8 +24,9 @@ var ErrStuck = errors.New("device: the audio backend did not stop the device in 
 // stopTimeout bounds how long Close waits for miniaudio to stop a device.
 const stopTimeout = 3 * time.Second
 
-// uninit stops and frees dev, giving up after stopTimeout.
-func uninit(dev *malgo.Device) error {
+// uninit stops and frees dev, giving up after stopTimeout (and then marking
+// c stuck).
+func (c *Context) uninit(dev *malgo.Device) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -35,9 +36,17 @@ func uninit(dev *malgo.Device) error {
 	case <-done:
 		return nil
 	case <-time.After(stopTimeout):
+		c.mu.Lock()
+		c.stuck = true
+		c.mu.Unlock()
+		c.log.Error("audio device did not stop; abandoning it", "timeout", stopTimeout)
 		return ErrStuck
 	}
 }
+
+// ErrDeviceLost is returned by ReadFrame and WriteFrame when the backend
+// stopped the device on its own (unplugged, or the sound server went away).
+var ErrDeviceLost = errors.New("device: the audio device stopped")
 
 // ErrNoDevice is returned when no audio backend could be opened or the chosen
 // device does not exist.
@@ -81,6 +90,7 @@ type Context struct {
 	ctx    *malgo.AllocatedContext
 	log    *slog.Logger
 	closed bool
+	stuck  bool // a device could not be stopped: the backend must not be freed
 }
 
 // backends lists the real backends to try, in order. miniaudio's null
@@ -159,6 +169,11 @@ func (c *Context) Close() error {
 		return nil
 	}
 	c.closed = true
+	if c.stuck {
+		// A device is still stopping inside miniaudio; freeing the backend
+		// under it would be undefined behaviour. Leak it instead.
+		return ErrStuck
+	}
 	err := c.ctx.Uninit()
 	c.ctx.Free()
 	return err
@@ -166,7 +181,7 @@ func (c *Context) Close() error {
 
 // open initialises a started malgo device of one kind at 48 kHz mono S16
 // with a 10 ms period.
-func (c *Context) open(kind Kind, id string, data malgo.DataProc) (*malgo.Device, error) {
+func (c *Context) open(kind Kind, id string, data malgo.DataProc, stop malgo.StopProc) (*malgo.Device, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -188,7 +203,7 @@ func (c *Context) open(kind Kind, id string, data malgo.DataProc) (*malgo.Device
 	} else {
 		cfg.Capture = sub
 	}
-	dev, err := malgo.InitDevice(c.ctx.Context, cfg, malgo.DeviceCallbacks{Data: data})
+	dev, err := malgo.InitDevice(c.ctx.Context, cfg, malgo.DeviceCallbacks{Data: data, Stop: stop})
 	if err != nil {
 		return nil, fmt.Errorf("%w: open %s %q: %v", ErrNoDevice, kind, id, err)
 	}

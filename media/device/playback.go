@@ -18,10 +18,14 @@ import (
 const playbackAhead = 3 * audio.FrameSamples
 
 // Playback is a speaker as an audio.Sink: WriteFrame queues 20 ms of 48 kHz
-// mono int16 and blocks while 60 ms are already queued, so the writer runs on
-// the device's clock.
+// mono int16 and blocks until the queue has room for it (at most 60 ms
+// queued), so the writer runs on the device's clock. Close stops at once and
+// drops what is still queued (a hang-up should be silent at once).
 type Playback struct {
+	c         *Context
 	dev       *malgo.Device
+	lost      chan struct{}
+	lostOne   sync.Once
 	mu        sync.Mutex
 	ring      []int16
 	r, n      int
@@ -37,8 +41,10 @@ func (c *Context) OpenPlayback(id string) (*Playback, error) {
 	p := &Playback{
 		ring:  make([]int16, playbackAhead+audio.FrameSamples),
 		space: make(chan struct{}, 1),
+		lost:  make(chan struct{}),
+		c:     c,
 	}
-	dev, err := c.open(Speaker, id, p.onData)
+	dev, err := c.open(Speaker, id, p.onData, func() { p.lostOne.Do(func() { close(p.lost) }) })
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +76,8 @@ func (p *Playback) onData(out, _ []byte, _ uint32) {
 	}
 }
 
-// WriteFrame implements audio.Sink.
+// WriteFrame implements audio.Sink. It returns os.ErrClosed after Close and
+// ErrDeviceLost once the backend has stopped the device on its own.
 func (p *Playback) WriteFrame(ctx context.Context, f []int16) error {
 	if len(f) != audio.FrameSamples {
 		return audio.ErrFrameSize
@@ -96,6 +103,12 @@ func (p *Playback) WriteFrame(ctx context.Context, f []int16) error {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
+		case <-p.lost:
+			t.Stop()
+			if p.closed.Load() {
+				return os.ErrClosed
+			}
+			return ErrDeviceLost
 		case <-p.space:
 		case <-t.C: // the device stalled; re-check rather than hang
 		}
@@ -112,7 +125,7 @@ func (p *Playback) Close() error {
 	var err error
 	p.once.Do(func() {
 		p.closed.Store(true)
-		err = uninit(p.dev)
+		err = p.c.uninit(p.dev)
 	})
 	return err
 }

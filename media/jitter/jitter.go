@@ -28,6 +28,11 @@ const window = 256
 // the jitter of a LAN or loopback; a WAN needs more.
 const DefaultDepth = 3
 
+// maxExcess is how many packets beyond its depth the buffer may hold before
+// Pop drops the oldest: a burst after a stall, or a sender whose clock runs
+// faster than the playout clock, must not turn into lasting delay.
+const maxExcess = 4
+
 type slot struct {
 	seq     uint16
 	payload []byte
@@ -52,6 +57,7 @@ type Buffer struct {
 // Stats counts what the buffer has seen.
 type Stats struct {
 	Pushed, Played, Lost, Late, Duplicate, Underruns, Resets int
+	Dropped                                                  int // held too long: dropped to cut delay
 }
 
 // New returns a buffer that starts playout once depth packets are held
@@ -74,6 +80,8 @@ func (b *Buffer) Push(seq uint16, payload []byte) {
 	}
 	ahead := int16(seq - b.next)
 	switch {
+	case ahead < 0 && int(-ahead) >= window:
+		b.reset(seq) // a jump backwards: the sender restarted its sequence
 	case ahead < 0:
 		if !b.started && int(-ahead) < window/2 {
 			b.next = seq // still buffering: an earlier first packet arrived late
@@ -95,7 +103,20 @@ func (b *Buffer) Push(seq uint16, payload []byte) {
 	*s = slot{seq: seq, payload: payload, full: true}
 	if !b.started && b.count >= b.depth {
 		b.started = true
+		b.next = b.oldest() // after an underrun, skip the gap instead of concealing it
 	}
+}
+
+// oldest returns the lowest sequence number held, counting from next.
+func (b *Buffer) oldest() uint16 {
+	best, found := b.next, false
+	for i := range b.slots {
+		s := &b.slots[i]
+		if s.full && (!found || int16(s.seq-best) < 0) {
+			best, found = s.seq, true
+		}
+	}
+	return best
 }
 
 func (b *Buffer) reset(seq uint16) {
@@ -117,6 +138,14 @@ func (b *Buffer) Pop() ([]byte, Status) {
 		b.started = false
 		b.stats.Underruns++
 		return nil, Empty
+	}
+	for n := 0; b.count > b.depth+maxExcess && n < window; n++ {
+		if s := &b.slots[b.next%window]; s.full && s.seq == b.next {
+			*s = slot{}
+			b.count--
+			b.stats.Dropped++
+		}
+		b.next++
 	}
 	s := &b.slots[b.next%window]
 	b.next++

@@ -117,3 +117,63 @@ func BenchmarkPushPop(b *testing.B) {
 		seq++
 	}
 }
+
+// TestDelayDoesNotGrow: after a stall the sender's packets arrive in a burst;
+// the buffer must come back to about its depth instead of keeping the delay.
+func TestDelayDoesNotGrow(t *testing.T) {
+	b := New(DefaultDepth)
+	var seq uint16
+	push := func(n int) {
+		for i := 0; i < n; i++ {
+			b.Push(seq, []byte{1})
+			seq++
+		}
+	}
+	push(DefaultDepth)
+	for i := 0; i < 50; i++ { // steady state: one in, one out
+		b.Pop()
+		push(1)
+	}
+	push(100) // a 2 s burst
+	for i := 0; i < 10; i++ {
+		b.Pop()
+		push(1)
+	}
+	if n := b.Len(); n > DefaultDepth+maxExcess {
+		t.Fatalf("holding %d packets after a burst, want <= %d", n, DefaultDepth+maxExcess)
+	}
+	if b.Stats().Dropped == 0 {
+		t.Fatal("nothing dropped")
+	}
+}
+
+// TestGapAfterUnderrun: when packets stop and resume with a jump in
+// sequence numbers (the lost ones never come), playout resumes at the first
+// new packet rather than concealing the whole gap.
+func TestGapAfterUnderrun(t *testing.T) {
+	b := New(2)
+	b.Push(1, []byte{1})
+	b.Push(2, []byte{2})
+	b.Pop()
+	b.Pop()
+	if _, st := b.Pop(); st != Empty {
+		t.Fatalf("want an underrun, got %v", st)
+	}
+	b.Push(103, []byte{3})
+	b.Push(104, []byte{4})
+	if p, st := b.Pop(); st != Packet || p[0] != 3 {
+		t.Fatalf("after the gap: %v %v, want packet 103", p, st)
+	}
+}
+
+// TestSequenceRestart: a sender that restarts with lower sequence numbers is
+// followed at once.
+func TestSequenceRestart(t *testing.T) {
+	b := New(1)
+	b.Push(40000, []byte{1})
+	b.Pop()
+	b.Push(100, []byte{2})
+	if p, st := b.Pop(); st != Packet || p[0] != 2 {
+		t.Fatalf("after a restart: %v %v", p, st)
+	}
+}

@@ -205,7 +205,8 @@ func (s *Source) Close() error {
 
 // Sink records frames into a 48 kHz mono 16-bit WAV file. Until Close, the
 // data lives in a temporary file beside the target; Close writes the header
-// and atomically renames it into place. It is safe for concurrent use.
+// and atomically renames it into place. Write from one goroutine; Close and
+// Abort may come from another.
 type Sink struct {
 	mu      sync.Mutex
 	pf      *renameio.PendingFile
