@@ -9,7 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -33,17 +35,29 @@ type Config struct {
 	Factory *rtc.Factory
 	// Log receives the server's logs; nil discards them.
 	Log *slog.Logger
+	// MaxSessions caps concurrent sessions; an offer past the cap gets 503
+	// with Retry-After. 0 means no cap.
+	MaxSessions int
+	// LoopbackOnly makes the server answer only requests from a loopback
+	// address whose Host header names a loopback host (localhost, 127.x,
+	// [::1]): a web page cannot reach the local agent through DNS
+	// rebinding. Local mode sets it.
+	LoopbackOnly bool
 }
+
+// RetryAfterSeconds is the Retry-After sent with 503 replies.
+const RetryAfterSeconds = 5
 
 // Server is the agent's HTTP signaling endpoint and session manager. It
 // implements http.Handler (docs/protocol.md lists the routes).
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	mux    *http.ServeMux
-	mu     sync.Mutex
-	byID   map[string]*session
-	closed bool
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	mu      sync.Mutex
+	byID    map[string]*session
+	pending int // offers being answered: they hold a slot too
+	closed  bool
 }
 
 // NewServer checks cfg and returns a server with no sessions.
@@ -78,7 +92,27 @@ func NewServer(cfg Config) (*Server, error) {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.LoopbackOnly && !fromLoopback(r) {
+		writeError(w, http.StatusForbidden, api.CodeForbidden, "this agent only serves this machine (Host and client must be loopback)")
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// fromLoopback reports whether both the client address and the Host header
+// are loopback.
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil || !rtc.IsLoopback(host) {
+		return false
+	}
+	h := r.Host
+	if hh, _, err := net.SplitHostPort(h); err == nil {
+		h = hh
+	}
+	return rtc.IsLoopback(strings.Trim(h, "[]"))
+}
 
 // Sessions returns how many sessions are live.
 func (s *Server) Sessions() int {
@@ -138,14 +172,17 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, api.CodeBadSDP, err.Error())
 		return
 	}
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, api.CodeUnavailable, "the agent is shutting down")
+	if ok, why := s.reserve(); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+		writeError(w, http.StatusServiceUnavailable, api.CodeUnavailable, why)
 		return
 	}
+	slotHeld := true // until the session takes its place in byID
+	defer func() {
+		if slotHeld {
+			s.release()
+		}
+	}()
 
 	id := uuid.NewString()
 	ss, err := newSession(id, s.cfg.Factory, s.cfg.Handler(), s.log, s.remove)
@@ -171,11 +208,13 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	if s.closed { // shut down while this offer was being answered
 		s.mu.Unlock()
 		ss.close()
-		w.Header().Set("Retry-After", "5")
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 		writeError(w, http.StatusServiceUnavailable, api.CodeUnavailable, "the agent is shutting down")
 		return
 	}
 	s.byID[id] = ss
+	s.pending--
+	slotHeld = false
 	s.mu.Unlock()
 	if err := ss.start(); err != nil {
 		s.remove(ss)
@@ -188,6 +227,27 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Location", fmt.Sprintf(api.SessionPathFmt, id))
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, answer)
+}
+
+// reserve takes a session slot for an offer being answered; release gives
+// it back (the session, if any, then holds its own place in byID).
+func (s *Server) reserve() (bool, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return false, "the agent is shutting down"
+	case s.cfg.MaxSessions > 0 && len(s.byID)+s.pending >= s.cfg.MaxSessions:
+		return false, fmt.Sprintf("the agent is serving its maximum of %d calls; try again in %d s", s.cfg.MaxSessions, RetryAfterSeconds)
+	}
+	s.pending++
+	return true, ""
+}
+
+func (s *Server) release() {
+	s.mu.Lock()
+	s.pending--
+	s.mu.Unlock()
 }
 
 // validateOffer checks that body parses as SDP (RFC 8866) and offers audio.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -110,7 +111,7 @@ func (s *session) start() error {
 	s.mu.Lock()
 	s.started = true
 	s.mu.Unlock()
-	if err := s.handler.Start(s.ctx, s); err != nil {
+	if err := s.guard("Start", func() error { return s.handler.Start(s.ctx, s) }); err != nil {
 		return fmt.Errorf("handler start: %w", err)
 	}
 	s.wg.Add(1)
@@ -146,7 +147,7 @@ func (s *session) onDataChannel(dc *webrtc.DataChannel) {
 			s.log.Warn("bad event from client", "err", err)
 			return
 		}
-		s.handler.OnEvent(e)
+		_ = s.guard("OnEvent", func() error { s.handler.OnEvent(e); return nil })
 	})
 }
 
@@ -204,7 +205,9 @@ func (s *session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			frames.Write(pcm)
 		}
 		for f := frames.Next(); f != nil; f = frames.Next() {
-			s.handler.OnAudio(f)
+			if s.guard("OnAudio", func() error { s.handler.OnAudio(f); return nil }) != nil {
+				return
+			}
 		}
 	}
 }
@@ -304,13 +307,35 @@ func (s *session) close() {
 	}
 	s.wg.Wait()
 	if started {
-		s.handler.Stop()
+		_ = s.guard("Stop", func() error { s.handler.Stop(); return nil })
 	}
 	_ = s.enc.Close()
 	s.log.Info("session ended")
 }
 
 var errBadOffer = errors.New("bad SDP offer")
+
+// ErrHandlerPanic is what a session ends with when its handler panicked.
+var ErrHandlerPanic = errors.New("agent: handler panicked")
+
+// guard runs one handler call. A panic in it ends this session only (other
+// sessions go on): it is logged with its stack, the caller is told with an
+// error event, and the session is closed.
+func (s *session) guard(what string, call func() error) (err error) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		err = fmt.Errorf("%w in %s: %v", ErrHandlerPanic, what, r)
+		s.log.Error("handler panicked; ending the session", "call", what, "panic", r, "stack", string(debug.Stack()))
+		_ = s.Send(api.Event{Type: api.TypeError, Code: "handler_panic", Message: "the agent hit an internal error and ended this call"})
+		if what != "Stop" {
+			go s.onEnd(s)
+		}
+	}()
+	return call()
+}
 
 // answerTimeout bounds ICE gathering for one offer.
 const answerTimeout = 10 * time.Second

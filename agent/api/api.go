@@ -27,6 +27,7 @@ const (
 const (
 	CodeBadSDP           = "bad_sdp"            // 400
 	CodeUnauthorized     = "unauthorized"       // 401
+	CodeForbidden        = "forbidden"          // 403
 	CodeNotFound         = "not_found"          // 404
 	CodeMethodNotAllowed = "method_not_allowed" // 405
 	CodeTooLarge         = "too_large"          // 413

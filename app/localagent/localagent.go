@@ -54,6 +54,10 @@ func Start(log *slog.Logger) (*Agent, error) {
 		Handler: echo.New(echo.Config{Log: log}),
 		Factory: f,
 		Log:     log,
+		// One person on this machine: a few calls at most, and nothing but
+		// this machine may talk to it (DNS rebinding included).
+		MaxSessions:  4,
+		LoopbackOnly: true,
 	})
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ func run(args []string, stderr io.Writer) int {
 	listen := fs.String("listen", envOr("PARLEY_LISTEN", "127.0.0.1:8443"), "address to serve signaling on (env PARLEY_LISTEN)")
 	token := fs.String("token", os.Getenv("PARLEY_TOKEN"), "bearer token clients must send (env PARLEY_TOKEN; required)")
 	logLevel := fs.String("log-level", envOr("PARLEY_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env PARLEY_LOG_LEVEL)")
+	maxSessions := fs.Int("max-sessions", envInt("PARLEY_MAX_SESSIONS", 8), "concurrent calls served; more get 503 with Retry-After (env PARLEY_MAX_SESSIONS)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -56,7 +58,14 @@ func run(args []string, stderr io.Writer) int {
 		log.Error("peer connection factory", "err", err)
 		return 1
 	}
-	srv, err := agent.NewServer(agent.Config{Token: *token, Handler: echo.New(echo.Config{Log: log}), Factory: factory, Log: log})
+	if *maxSessions < 1 {
+		fmt.Fprintf(stderr, "parley-agent: --max-sessions %d: want at least 1\n", *maxSessions)
+		return 2
+	}
+	srv, err := agent.NewServer(agent.Config{
+		Token: *token, Handler: echo.New(echo.Config{Log: log}), Factory: factory, Log: log,
+		MaxSessions: *maxSessions,
+	})
 	if err != nil {
 		log.Error("server", "err", err)
 		return 1
@@ -81,6 +90,15 @@ func run(args []string, stderr io.Writer) int {
 	_ = srv.Close()
 	log.Info("parley-agent stopped")
 	return 0
+}
+
+// envInt returns the integer in $key, or def when it is unset or not a
+// number.
+func envInt(key string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return n
+	}
+	return def
 }
 
 func envOr(key, def string) string {
