@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -70,6 +71,27 @@ func TestSessionCap(t *testing.T) {
 	if n := srv.Sessions(); n != 4 {
 		t.Fatalf("Sessions() = %d", n)
 	}
+	m := scrape(t, hs.URL)
+	for _, want := range []string{"parley_sessions_active 4", "parley_sessions_started_total 4", "parley_sessions_refused_total 16"} {
+		if !strings.Contains(m, want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// scrape returns the agent's /metrics text.
+func scrape(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + agent.MetricsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("/metrics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	return string(b)
 }
 
 // TestLoopbackOnly: the local agent refuses a Host that is not loopback (a
@@ -223,5 +245,14 @@ func TestHandlerPanicEndsOnlyItsSession(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if after := good.Load(); after <= before {
 		t.Fatalf("the healthy session stopped hearing audio (%d -> %d frames)", before, after)
+	}
+	m := scrape(t, hs.URL)
+	for _, want := range []string{"parley_sessions_reclaimed_total 1", "parley_sessions_active 1"} {
+		if !strings.Contains(m, want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if !strings.Contains(m, "parley_handler_frame_seconds_count") || strings.Contains(m, "parley_rtp_packets_received_total 0\n") {
+		t.Error("/metrics does not count frames and packets")
 	}
 }

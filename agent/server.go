@@ -54,6 +54,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	mux     *http.ServeMux
+	metrics *metrics
 	mu      sync.Mutex
 	byID    map[string]*session
 	pending int // offers being answered: they hold a slot too
@@ -74,7 +75,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: log.With("component", "agent"), byID: map[string]*session{}}
+	s := &Server{cfg: cfg, log: log.With("component", "agent"), byID: map[string]*session{}, metrics: newMetrics()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+api.SessionsPath, s.authed(s.createSession))
 	mux.HandleFunc("DELETE "+api.SessionsPath+"/{id}", s.authed(s.deleteSession))
@@ -82,6 +83,7 @@ func NewServer(cfg Config) (*Server, error) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	mux.Handle("GET "+MetricsPath, s.metrics.handler())
 	mux.HandleFunc(api.SessionsPath, methodNotAllowed("POST"))
 	mux.HandleFunc(api.SessionsPath+"/{id}", methodNotAllowed("DELETE"))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -130,6 +132,7 @@ func (s *Server) Close() error {
 		all = append(all, ss)
 	}
 	s.byID = map[string]*session{}
+	s.metrics.active.Set(0)
 	s.mu.Unlock()
 	for _, ss := range all {
 		ss.close()
@@ -173,6 +176,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ok, why := s.reserve(); !ok {
+		s.metrics.refused.Inc()
 		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 		writeError(w, http.StatusServiceUnavailable, api.CodeUnavailable, why)
 		return
@@ -185,7 +189,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	id := uuid.NewString()
-	ss, err := newSession(id, s.cfg.Factory, s.cfg.Handler(), s.log, s.remove)
+	ss, err := newSession(id, s.cfg.Factory, s.cfg.Handler(), s.log, s.metrics, s.reclaim)
 	if err != nil {
 		s.log.Error("new session", "err", err)
 		writeError(w, http.StatusInternalServerError, api.CodeInternal, "could not create a session")
@@ -215,7 +219,9 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	s.byID[id] = ss
 	s.pending--
 	slotHeld = false
+	s.metrics.active.Set(float64(len(s.byID)))
 	s.mu.Unlock()
+	s.metrics.started.Inc()
 	if err := ss.start(); err != nil {
 		s.remove(ss)
 		s.log.Error("start session", "err", err)
@@ -272,6 +278,7 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	ss, ok := s.byID[id]
 	delete(s.byID, id)
+	s.metrics.active.Set(float64(len(s.byID)))
 	s.mu.Unlock()
 	if !ok {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no session "+id)
@@ -281,14 +288,27 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// remove forgets and closes a session (its peer connection failed or closed).
-func (s *Server) remove(ss *session) {
+// remove forgets and closes a session; it reports whether the session was
+// still listed.
+func (s *Server) remove(ss *session) bool {
 	s.mu.Lock()
-	if s.byID[ss.id] == ss {
+	listed := s.byID[ss.id] == ss
+	if listed {
 		delete(s.byID, ss.id)
 	}
+	s.metrics.active.Set(float64(len(s.byID)))
 	s.mu.Unlock()
 	ss.close()
+	return listed
+}
+
+// reclaim ends a session on the agent's initiative: its peer connection
+// failed or closed, or its handler failed.
+func (s *Server) reclaim(ss *session) {
+	if s.remove(ss) {
+		s.metrics.reclaimed.Inc()
+		s.log.Info("session reclaimed", "session", ss.id)
+	}
 }
 
 func methodNotAllowed(allow string) http.HandlerFunc {

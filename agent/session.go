@@ -40,9 +40,12 @@ type session struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	onEnd   func(*session)
+	metrics *metrics
 
 	connected chan struct{} // closed when the peer connection is connected
 	connOnce  sync.Once
+	dcOpen    chan struct{} // closed when the parley data channel is open
+	dcOnce    sync.Once
 
 	mu      sync.Mutex
 	queue   []queued // audio waiting to be sent
@@ -57,7 +60,7 @@ type queued struct {
 	done func()
 }
 
-func newSession(id string, f *rtc.Factory, h Handler, log *slog.Logger, onEnd func(*session)) (*session, error) {
+func newSession(id string, f *rtc.Factory, h Handler, log *slog.Logger, m *metrics, onEnd func(*session)) (*session, error) {
 	pc, err := f.NewPeerConnection()
 	if err != nil {
 		return nil, err
@@ -73,7 +76,7 @@ func newSession(id string, f *rtc.Factory, h Handler, log *slog.Logger, onEnd fu
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{id: id, log: log.With("session", id), pc: pc, track: track, handler: h, enc: enc, ctx: ctx, cancel: cancel, onEnd: onEnd, connected: make(chan struct{})}
+	s := &session{id: id, log: log.With("session", id), metrics: m, pc: pc, track: track, handler: h, enc: enc, ctx: ctx, cancel: cancel, onEnd: onEnd, connected: make(chan struct{}), dcOpen: make(chan struct{})}
 	pc.OnTrack(s.onTrack)
 	pc.OnDataChannel(s.onDataChannel)
 	pc.OnConnectionStateChange(s.onConnectionState)
@@ -138,6 +141,7 @@ func (s *session) onDataChannel(dc *webrtc.DataChannel) {
 		s.mu.Lock()
 		s.dc = dc
 		s.mu.Unlock()
+		s.dcOnce.Do(func() { close(s.dcOpen) })
 		_ = s.Send(api.Event{Type: api.TypeHello, Version: api.ProtocolVersion, Capabilities: Capabilities})
 		_ = s.Send(api.Event{Type: api.TypeState, State: api.StateListening})
 	})
@@ -196,6 +200,7 @@ func (s *session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 				}
 			}
 		}
+		s.metrics.packetsIn.Inc()
 		last, have = pkt.SequenceNumber, true
 		pcm, err := dec.Decode(pkt.Payload)
 		if err != nil {
@@ -205,9 +210,11 @@ func (s *session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			frames.Write(pcm)
 		}
 		for f := frames.Next(); f != nil; f = frames.Next() {
+			t0 := time.Now()
 			if s.guard("OnAudio", func() error { s.handler.OnAudio(f); return nil }) != nil {
 				return
 			}
+			s.metrics.frameTime.Observe(time.Since(t0).Seconds())
 		}
 	}
 }
@@ -237,6 +244,8 @@ func (s *session) sendLoop() {
 		}
 		if err := s.track.WriteSample(media.Sample{Data: pkt, Duration: audio.FrameDuration}); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			s.log.Debug("write sample", "err", err)
+		} else {
+			s.metrics.packetsOut.Inc()
 		}
 		if done != nil {
 			done()
@@ -289,6 +298,22 @@ func (s *session) Send(e api.Event) error {
 	return dc.SendText(string(e.Encode()))
 }
 
+// flush waits (at most timeout) until the data channel has handed every
+// queued event to the transport, and a moment more for it to arrive, so an
+// event sent just before closing is not lost.
+func (s *session) flush(timeout time.Duration) {
+	s.mu.Lock()
+	dc := s.dc
+	s.mu.Unlock()
+	if dc == nil {
+		return
+	}
+	for deadline := time.Now().Add(timeout); dc.BufferedAmount() > 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+}
+
 // close ends the session: stops the handler's inputs, closes the peer
 // connection, waits for the goroutines and releases the codecs. It is safe
 // to call twice.
@@ -329,10 +354,20 @@ func (s *session) guard(what string, call func() error) (err error) {
 		}
 		err = fmt.Errorf("%w in %s: %v", ErrHandlerPanic, what, r)
 		s.log.Error("handler panicked; ending the session", "call", what, "panic", r, "stack", string(debug.Stack()))
-		_ = s.Send(api.Event{Type: api.TypeError, Code: "handler_panic", Message: "the agent hit an internal error and ended this call"})
-		if what != "Stop" {
-			go s.onEnd(s)
+		if what == "Stop" {
+			return
 		}
+		go func() {
+			// Tell the caller first; the data channel may still be opening.
+			select {
+			case <-s.dcOpen:
+				_ = s.Send(api.Event{Type: api.TypeError, Code: "handler_panic", Message: "the agent hit an internal error and ended this call"})
+				s.flush(time.Second)
+			case <-time.After(time.Second):
+			case <-s.ctx.Done():
+			}
+			s.onEnd(s)
+		}()
 	}()
 	return call()
 }
