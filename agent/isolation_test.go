@@ -256,3 +256,53 @@ func TestHandlerPanicEndsOnlyItsSession(t *testing.T) {
 		t.Error("/metrics does not count frames and packets")
 	}
 }
+
+// waitSessions waits until the server holds n sessions.
+func waitSessions(t *testing.T, srv *agent.Server, n int, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for srv.Sessions() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("Sessions() = %d after %v, want %d", srv.Sessions(), within, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestReclaimWhenPeerVanishes: a caller that disappears without DELETE
+// (its peer connection just stops) loses its slot within seconds.
+func TestReclaimWhenPeerVanishes(t *testing.T) {
+	f, _ := rtc.NewLoopback()
+	srv, _ := agent.NewServer(agent.Config{Token: token, Factory: f, MaxSessions: 1, Handler: agent.HandlerFunc(func() agent.Handler { return nopHandler{} })})
+	hs := httptest.NewServer(srv)
+	defer srv.Close()
+	defer hs.Close()
+	stop := make(chan struct{})
+	pc, events := dialAndSend(t, hs.URL, stop)
+	<-events // hello: the call is up
+	waitSessions(t, srv, 1, time.Second)
+	start := time.Now()
+	close(stop)
+	pc.Close() // no DELETE
+	waitSessions(t, srv, 0, 10*time.Second)
+	t.Logf("slot freed %v after the caller vanished", time.Since(start))
+	if m := scrape(t, hs.URL); !strings.Contains(m, "parley_sessions_reclaimed_total 1\n") {
+		t.Error("reclaim not counted")
+	}
+}
+
+// TestIdleTimeout: a caller from whom nothing comes (no RTP, no events) is
+// reclaimed after the idle timeout, though its connection is alive.
+func TestIdleTimeout(t *testing.T) {
+	f, _ := rtc.NewLoopback()
+	srv, _ := agent.NewServer(agent.Config{Token: token, Factory: f, IdleTimeout: 1500 * time.Millisecond, Handler: agent.HandlerFunc(func() agent.Handler { return nopHandler{} })})
+	hs := httptest.NewServer(srv)
+	defer srv.Close()
+	defer hs.Close()
+	stop := make(chan struct{})
+	close(stop) // the client sends no audio at all
+	pc, events := dialAndSend(t, hs.URL, stop)
+	defer pc.Close()
+	<-events
+	waitSessions(t, srv, 0, 6*time.Second)
+}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/pion/sdp/v3"
@@ -38,6 +39,9 @@ type Config struct {
 	// MaxSessions caps concurrent sessions; an offer past the cap gets 503
 	// with Retry-After. 0 means no cap.
 	MaxSessions int
+	// IdleTimeout reclaims a session from which nothing (no RTP, no event)
+	// has come for this long. 0 means never.
+	IdleTimeout time.Duration
 	// LoopbackOnly makes the server answer only requests from a loopback
 	// address whose Host header names a loopback host (localhost, 127.x,
 	// [::1]): a web page cannot reach the local agent through DNS
@@ -123,7 +127,9 @@ func (s *Server) Sessions() int {
 	return len(s.byID)
 }
 
-// Close ends every session and refuses new ones. It is safe to call twice.
+// Close ends every session, each with a bye event, and refuses new ones. It
+// waits until every session's goroutines have stopped. It is safe to call
+// twice.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
@@ -134,9 +140,16 @@ func (s *Server) Close() error {
 	s.byID = map[string]*session{}
 	s.metrics.active.Set(0)
 	s.mu.Unlock()
+	var wg sync.WaitGroup
 	for _, ss := range all {
-		ss.close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ss.bye("the agent is shutting down")
+			ss.close()
+		}()
 	}
+	wg.Wait()
 	return nil
 }
 
@@ -190,6 +203,9 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 
 	id := uuid.NewString()
 	ss, err := newSession(id, s.cfg.Factory, s.cfg.Handler(), s.log, s.metrics, s.reclaim)
+	if err == nil {
+		ss.idle = s.cfg.IdleTimeout
+	}
 	if err != nil {
 		s.log.Error("new session", "err", err)
 		writeError(w, http.StatusInternalServerError, api.CodeInternal, "could not create a session")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -46,6 +47,9 @@ type session struct {
 	connOnce  sync.Once
 	dcOpen    chan struct{} // closed when the parley data channel is open
 	dcOnce    sync.Once
+	keep      api.Keepalive
+	idle      time.Duration // reclaim after this long without media or events; 0: never
+	lastHeard atomic.Int64  // UnixNano of the last RTP packet or event from the caller
 
 	mu      sync.Mutex
 	queue   []queued // audio waiting to be sent
@@ -77,6 +81,8 @@ func newSession(id string, f *rtc.Factory, h Handler, log *slog.Logger, m *metri
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{id: id, log: log.With("session", id), metrics: m, pc: pc, track: track, handler: h, enc: enc, ctx: ctx, cancel: cancel, onEnd: onEnd, connected: make(chan struct{}), dcOpen: make(chan struct{})}
+	s.keep.Send = s.Send
+	s.lastHeard.Store(time.Now().UnixNano())
 	pc.OnTrack(s.onTrack)
 	pc.OnDataChannel(s.onDataChannel)
 	pc.OnConnectionStateChange(s.onConnectionState)
@@ -117,9 +123,69 @@ func (s *session) start() error {
 	if err := s.guard("Start", func() error { return s.handler.Start(s.ctx, s) }); err != nil {
 		return fmt.Errorf("handler start: %w", err)
 	}
-	s.wg.Add(1)
+	s.wg.Add(3)
 	go s.sendLoop()
+	go s.watch()
+	go s.keepalive()
 	return nil
+}
+
+// disconnectedGrace is how long a peer connection may stay disconnected
+// before the session is reclaimed (ICE may recover before that).
+const disconnectedGrace = 5 * time.Second
+
+// keepalive pings the caller every second once the data channel is open and
+// reclaims the session when no pong comes for api.PongTimeout.
+func (s *session) keepalive() {
+	defer s.wg.Done()
+	select {
+	case <-s.dcOpen:
+	case <-s.ctx.Done():
+		return
+	}
+	if err := s.keep.Run(s.ctx); err != nil {
+		s.log.Info("caller stopped answering pings", "err", err)
+		go s.onEnd(s)
+	}
+}
+
+// watch reclaims the session when the caller is gone: disconnected for
+// disconnectedGrace, or nothing heard (RTP or events) for the idle timeout.
+func (s *session) watch() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var disconnectedSince time.Time
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case now := <-t.C:
+			switch st := s.pc.ConnectionState(); {
+			case st != webrtc.PeerConnectionStateDisconnected:
+				disconnectedSince = time.Time{}
+			case disconnectedSince.IsZero():
+				disconnectedSince = now
+			case now.Sub(disconnectedSince) > disconnectedGrace:
+				s.log.Info("caller disconnected", "for", now.Sub(disconnectedSince).String())
+				go s.onEnd(s)
+				return
+			}
+			if s.idle > 0 && now.Sub(time.Unix(0, s.lastHeard.Load())) > s.idle {
+				s.log.Info("session idle", "timeout", s.idle.String())
+				go s.onEnd(s)
+				return
+			}
+		}
+	}
+}
+
+// bye tells the caller why the session ends and gives the event a moment
+// to leave before the session is closed.
+func (s *session) bye(reason string) {
+	if s.Send(api.Event{Type: api.TypeBye, Message: reason}) == nil {
+		s.flush(200 * time.Millisecond)
+	}
 }
 
 func (s *session) onConnectionState(st webrtc.PeerConnectionState) {
@@ -151,6 +217,10 @@ func (s *session) onDataChannel(dc *webrtc.DataChannel) {
 			s.log.Warn("bad event from client", "err", err)
 			return
 		}
+		if s.keep.Handle(e) {
+			return
+		}
+		s.lastHeard.Store(time.Now().UnixNano())
 		_ = s.guard("OnEvent", func() error { s.handler.OnEvent(e); return nil })
 	})
 }
@@ -201,6 +271,7 @@ func (s *session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			}
 		}
 		s.metrics.packetsIn.Inc()
+		s.lastHeard.Store(time.Now().UnixNano())
 		last, have = pkt.SequenceNumber, true
 		pcm, err := dec.Decode(pkt.Payload)
 		if err != nil {
@@ -298,9 +369,10 @@ func (s *session) Send(e api.Event) error {
 	return dc.SendText(string(e.Encode()))
 }
 
-// flush waits (at most timeout) until the data channel has handed every
-// queued event to the transport, and a moment more for it to arrive, so an
-// event sent just before closing is not lost.
+// flush waits (at most timeout) until the data channel's buffered amount
+// drains, and a moment more, so an event sent just before closing is not
+// lost. pion counts bytes until the peer acknowledges them, so on a live
+// connection this often runs to the timeout: keep it short.
 func (s *session) flush(timeout time.Duration) {
 	s.mu.Lock()
 	dc := s.dc
@@ -362,7 +434,7 @@ func (s *session) guard(what string, call func() error) (err error) {
 			select {
 			case <-s.dcOpen:
 				_ = s.Send(api.Event{Type: api.TypeError, Code: "handler_panic", Message: "the agent hit an internal error and ended this call"})
-				s.flush(time.Second)
+				s.flush(200 * time.Millisecond)
 			case <-time.After(time.Second):
 			case <-s.ctx.Done():
 			}

@@ -10,7 +10,7 @@ import (
 )
 
 // ProtocolVersion is sent in the hello event. Version 1: HTTP signaling with
-// non-trickle SDP offer/answer, events hello/state/error.
+// non-trickle SDP offer/answer, events hello/state/error/ping/pong/bye.
 const ProtocolVersion = 1
 
 // Signaling endpoints and limits.
@@ -50,6 +50,9 @@ const (
 	TypeHello = "hello"
 	TypeState = "state"
 	TypeError = "error"
+	TypePing  = "ping" // either side, every second: seq and ts
+	TypePong  = "pong" // the answer to a ping: its seq and ts echoed
+	TypeBye   = "bye"  // the agent ends the session (message says why)
 )
 
 // Agent states carried by the state event.
@@ -71,9 +74,13 @@ type Event struct {
 	// state
 	State string `json:"state,omitempty"`
 
-	// error
+	// error, bye
 	Code    string `json:"code,omitempty"`
 	Message string `json:"message,omitempty"`
+
+	// ping, pong
+	Seq int64 `json:"seq,omitempty"` // the ping's sequence number, from 1
+	TS  int64 `json:"ts,omitempty"`  // the pinging side's clock, µs since the Unix epoch
 }
 
 // ErrBadEvent is returned by DecodeEvent for a message that is not a JSON

@@ -61,6 +61,7 @@ type Metrics struct {
 	ConnectTime    time.Duration // SDP offer created → peer connection connected
 	FirstAudioTime time.Duration // call start → first agent RTP packet received (0 until then)
 	Jitter         jitter.Stats  // the receive jitter buffer's counters
+	RTT            time.Duration // data-channel ping round trip (0 until measured)
 }
 
 // Call is one connected call. Hang it up with Hangup.
@@ -70,6 +71,7 @@ type Call struct {
 	log    *slog.Logger
 	pc     *webrtc.PeerConnection
 	track  *webrtc.TrackLocalStaticSample // the microphone's Opus track
+	keep   api.Keepalive                  // ping/pong with the agent
 	sig    *signal.Client
 	sess   signal.Session
 	jb     *jitter.Buffer
@@ -168,13 +170,31 @@ func (c *Call) connect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("call: data channel: %w", err)
 	}
+	c.keep.Send = func(e api.Event) error { return dc.SendText(string(e.Encode())) }
+	dc.OnOpen(func() {
+		if !c.addWorker() {
+			return
+		}
+		go func() {
+			defer c.wg.Done()
+			if err := c.keep.Run(c.ctx); err != nil {
+				go c.end(fmt.Errorf("%w: %v", ErrConnectionLost, err))
+			}
+		}()
+	})
 	dc.OnMessage(func(m webrtc.DataChannelMessage) {
 		e, err := api.DecodeEvent(m.Data)
 		if err != nil {
 			c.log.Warn("bad event from agent", "err", err)
 			return
 		}
+		if c.keep.Handle(e) {
+			return
+		}
 		c.cb.OnEvent(e)
+		if e.Type == api.TypeBye {
+			go c.end(fmt.Errorf("%w: %s", ErrAgentEnded, e.Message))
+		}
 	})
 	c.pc.OnTrack(c.onTrack)
 	connected, failed := make(chan struct{}), make(chan struct{})
@@ -354,6 +374,7 @@ func (c *Call) Metrics() Metrics {
 		ConnectTime:    c.connectTime,
 		FirstAudioTime: time.Duration(c.firstAudio.Load()),
 		Jitter:         c.jb.Stats(),
+		RTT:            c.keep.RTT(),
 	}
 }
 

@@ -123,8 +123,8 @@ func TestDialErrors(t *testing.T) {
 	})
 }
 
-// TestAgentGoesAway: when the agent ends the session (it quit), the call
-// ends by itself with ErrConnectionLost and a sentence for a person.
+// TestAgentGoesAway: when the agent shuts down mid-call it says bye, and the
+// call ends by itself with ErrAgentEnded and a sentence for a person.
 func TestAgentGoesAway(t *testing.T) {
 	la, err := localagent.Start(nil)
 	if err != nil {
@@ -132,20 +132,35 @@ func TestAgentGoesAway(t *testing.T) {
 	}
 	f, _ := rtc.NewLoopback()
 	ended := make(chan error, 1)
+	hello := make(chan struct{}, 1)
 	c, err := call.Dial(context.Background(), call.Config{
 		AgentURL: la.URL, Token: la.Token, Factory: f,
 		Mic: wavfile.NewSource(make([]int16, 30*audio.SampleRate)), Speaker: &discard{},
-	}, call.Callbacks{OnEnd: func(err error) { ended <- err }})
+	}, call.Callbacks{
+		OnEnd: func(err error) { ended <- err },
+		OnEvent: func(e api.Event) {
+			if e.Type == api.TypeHello {
+				hello <- struct{}{}
+			}
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Hangup()
+	<-hello
+	time.Sleep(1500 * time.Millisecond) // a ping or two
+	if rtt := c.Metrics().RTT; rtt <= 0 || rtt > time.Second {
+		t.Fatalf("ping RTT = %v", rtt)
+	} else {
+		t.Logf("data-channel RTT %v", rtt)
+	}
 	start := time.Now()
 	la.Close()
 	select {
 	case err := <-ended:
-		if !errors.Is(err, call.ErrConnectionLost) {
-			t.Fatalf("ended with %v, want ErrConnectionLost", err)
+		if !errors.Is(err, call.ErrAgentEnded) || !strings.Contains(call.Describe(err), "shutting down") {
+			t.Fatalf("ended with %v (%q), want ErrAgentEnded", err, call.Describe(err))
 		}
 		t.Logf("noticed after %v: %s", time.Since(start), call.Describe(err))
 	case <-time.After(15 * time.Second):

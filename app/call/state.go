@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/parley-app/parley/app/signal"
 	"github.com/parley-app/parley/media/device"
@@ -47,6 +48,8 @@ var (
 	ErrConnectTimeout = errors.New("call: connection timed out")
 	// ErrConnectionLost: the peer connection failed or closed mid-call.
 	ErrConnectionLost = errors.New("call: connection to the agent lost")
+	// ErrAgentEnded: the agent ended the session (it sent bye).
+	ErrAgentEnded = errors.New("call: the agent ended the call")
 	// ErrMicrophone: the microphone stopped delivering audio mid-call.
 	ErrMicrophone = errors.New("call: the microphone stopped")
 	// ErrSpeaker: the speaker stopped taking audio mid-call.
@@ -81,6 +84,8 @@ func Describe(err error) string {
 		return "The agent answered with an error: " + se.Error()
 	case errors.Is(err, ErrConnectTimeout), errors.Is(err, context.DeadlineExceeded):
 		return "The connection to the agent timed out. A firewall may be blocking it."
+	case errors.Is(err, ErrAgentEnded):
+		return "The agent ended the call (" + strings.TrimPrefix(err.Error(), ErrAgentEnded.Error()+": ") + ")."
 	case errors.Is(err, ErrConnectionLost):
 		return "The connection to the agent was lost."
 	}

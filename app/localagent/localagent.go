@@ -89,11 +89,13 @@ func (a *Agent) Sessions() int { return a.srv.Sessions() }
 // Close ends all sessions and stops the server; it is safe to call twice.
 func (a *Agent) Close() error {
 	a.once.Do(func() {
+		// Sessions first (each caller gets a bye; new offers get 503), then
+		// the HTTP server, which can then finish its last DELETEs.
+		_ = a.srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		a.closeE = a.http.Shutdown(ctx)
 		<-a.done
-		_ = a.srv.Close()
 	})
 	return a.closeE
 }

@@ -84,10 +84,13 @@ func run(args []string, stderr io.Writer) int {
 		}
 	case <-ctx.Done():
 	}
+	// Stop taking calls and end each session with a bye, waiting for their
+	// goroutines; then let the HTTP server finish what is in flight.
+	log.Info("shutting down", "sessions", srv.Sessions())
+	_ = srv.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(sctx)
-	_ = srv.Close()
 	log.Info("parley-agent stopped")
 	return 0
 }
