@@ -1,5 +1,7 @@
 // Command parley-agent is Parley's headless agent server: HTTP signaling and
-// one WebRTC session per caller, no window and no GL.
+// one WebRTC session per caller, no window and no GL. Every flag can also be
+// set by an environment variable: --max-sessions is PARLEY_MAX_SESSIONS, and
+// so on (repeatable flags take a comma-separated list).
 package main
 
 import (
@@ -11,11 +13,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/peterbourgon/ff/v3"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-app/parley/agent"
 	"github.com/parley-app/parley/agent/echo"
@@ -26,56 +33,208 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
-func run(args []string, stderr io.Writer) int {
+// config is everything the flags set.
+type config struct {
+	listen       string
+	token        string
+	tokenFile    string
+	maxSessions  int
+	idleTimeout  time.Duration
+	iceServers   []string
+	nat1to1      []string
+	udpPortRange string
+	tlsCert      string
+	tlsKey       string
+	logFormat    string
+	logLevel     string
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
 	fs := flag.NewFlagSet("parley-agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", envOr("PARLEY_LISTEN", "127.0.0.1:8443"), "address to serve signaling on (env PARLEY_LISTEN)")
-	token := fs.String("token", os.Getenv("PARLEY_TOKEN"), "bearer token clients must send (env PARLEY_TOKEN; required)")
-	logLevel := fs.String("log-level", envOr("PARLEY_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env PARLEY_LOG_LEVEL)")
-	maxSessions := fs.Int("max-sessions", envInt("PARLEY_MAX_SESSIONS", 8), "concurrent calls served; more get 503 with Retry-After (env PARLEY_MAX_SESSIONS)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: parley-agent [flags]
+
+Serves Parley calls: HTTP signaling (POST /v1/sessions, DELETE /v1/sessions/{id}),
+/healthz and /metrics, and one WebRTC session per caller. Listening on a loopback
+address serves this machine only, over ICE-free loopback; any other address serves
+remote clients with normal ICE.
+
+Every flag can be set from the environment as PARLEY_<FLAG> (dashes become
+underscores: --max-sessions is PARLEY_MAX_SESSIONS); flags win over the environment;
+repeatable flags take a comma-separated list there.
+
+Flags:
+`)
+		fs.PrintDefaults()
 	}
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8443", "`host:port` to serve signaling on")
+	fs.StringVar(&c.token, "token", "", "bearer `token` clients must send (this or --token-file is required)")
+	fs.StringVar(&c.tokenFile, "token-file", "", "read the bearer token from this `file` (first line)")
+	fs.IntVar(&c.maxSessions, "max-sessions", 8, "concurrent calls; more get 503 with Retry-After")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 10*time.Minute, "end a call from which nothing (audio or events) has come for this long; 0 never")
+	fs.Func("ice-server", "STUN/TURN `URL`, repeatable; credentials as turn:user:password@host:port", func(v string) error {
+		c.iceServers = append(c.iceServers, v)
+		return nil
+	})
+	fs.Func("nat-1to1-ip", "public `IP` to advertise for host candidates (agent behind a 1:1 NAT), repeatable", func(v string) error {
+		if net.ParseIP(v) == nil {
+			return fmt.Errorf("%q is not an IP address", v)
+		}
+		c.nat1to1 = append(c.nat1to1, v)
+		return nil
+	})
+	fs.StringVar(&c.udpPortRange, "udp-port-range", "", "UDP `ports` for media, as lo-hi (e.g. 50000-50100); empty for any")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM; needs --tls-key)")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "the private key `file` for --tls-cert (PEM)")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("PARLEY"), ff.WithEnvVarSplit(",")); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if c.tokenFile != "" {
+		b, err := os.ReadFile(c.tokenFile)
+		if err != nil {
+			return c, fmt.Errorf("--token-file: %w", err)
+		}
+		c.token = strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])
+	}
+	switch {
+	case c.token == "":
+		return c, errors.New("a token is required (--token, --token-file or PARLEY_TOKEN)")
+	case c.maxSessions < 1:
+		return c, fmt.Errorf("--max-sessions %d: want at least 1", c.maxSessions)
+	case c.idleTimeout < 0:
+		return c, fmt.Errorf("--idle-timeout %v: want 0 or more", c.idleTimeout)
+	case (c.tlsCert == "") != (c.tlsKey == ""):
+		return c, errors.New("--tls-cert and --tls-key go together")
+	case c.logFormat != "text" && c.logFormat != "json":
+		return c, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+	}
+	if _, _, err := net.SplitHostPort(c.listen); err != nil {
+		return c, fmt.Errorf("--listen %q: want host:port", c.listen)
+	}
+	return c, nil
+}
+
+// parseICEServer reads turn:user:password@host:port?transport=udp (or a
+// plain stun:/turn: URL) into pion's form.
+func parseICEServer(s string) (webrtc.ICEServer, error) {
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok || (scheme != "stun" && scheme != "stuns" && scheme != "turn" && scheme != "turns") {
+		return webrtc.ICEServer{}, fmt.Errorf("--ice-server %q: want stun:, stuns:, turn: or turns:", s)
+	}
+	srv := webrtc.ICEServer{URLs: []string{s}}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		user, pass, ok := strings.Cut(rest[:at], ":")
+		if !ok {
+			return webrtc.ICEServer{}, fmt.Errorf("--ice-server %q: credentials must be user:password@", redact(s))
+		}
+		srv = webrtc.ICEServer{URLs: []string{scheme + ":" + rest[at+1:]}, Username: user, Credential: pass}
+	}
+	return srv, nil
+}
+
+func redact(s string) string {
+	if at := strings.LastIndex(s, "@"); at >= 0 {
+		scheme, _, _ := strings.Cut(s, ":")
+		return scheme + ":***@" + s[at+1:]
+	}
+	return s
+}
+
+func newLogger(c config, w io.Writer) (*slog.Logger, error) {
 	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(stderr, "parley-agent: --log-level %q: want debug, info, warn or error\n", *logLevel)
-		return 2
+	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.logLevel)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
-	if *token == "" {
-		fmt.Fprintln(stderr, "parley-agent: a token is required (--token or PARLEY_TOKEN)")
-		return 2
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	host, _, err := net.SplitHostPort(*listen)
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+func newFactory(c config, log *slog.Logger) (*rtc.Factory, error) {
+	host, _, _ := net.SplitHostPort(c.listen)
+	opts := []rtc.Option{rtc.WithLogger(log)}
+	if rtc.IsLoopback(host) {
+		return rtc.NewLoopback(opts...)
+	}
+	var servers []webrtc.ICEServer
+	for _, s := range c.iceServers {
+		srv, err := parseICEServer(s)
+		if err != nil {
+			return nil, err
+		}
+		servers = append(servers, srv)
+	}
+	opts = append(opts, rtc.WithNAT1To1IPs(c.nat1to1...))
+	if c.udpPortRange != "" {
+		lo, hi, ok := strings.Cut(c.udpPortRange, "-")
+		l, err1 := strconv.ParseUint(lo, 10, 16)
+		h, err2 := strconv.ParseUint(hi, 10, 16)
+		if !ok || err1 != nil || err2 != nil || l == 0 || l > h {
+			return nil, fmt.Errorf("--udp-port-range %q: want lo-hi with 1 <= lo <= hi <= 65535", c.udpPortRange)
+		}
+		opts = append(opts, rtc.WithUDPPortRange(uint16(l), uint16(h)))
+	}
+	return rtc.NewRemote(servers, opts...)
+}
+
+func run(args []string, stderr io.Writer) int {
+	c, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "parley-agent: --listen %q: want host:port\n", *listen)
+		fmt.Fprintln(stderr, "parley-agent:", err)
 		return 2
 	}
-	// Listening on loopback serves this machine only: use the ICE-free
-	// loopback transport. Anything else serves other machines.
-	factory, err := rtc.NewFor(host, nil, rtc.WithLogger(log))
+	log, err := newLogger(c, stderr)
 	if err != nil {
-		log.Error("peer connection factory", "err", err)
-		return 1
+		fmt.Fprintln(stderr, "parley-agent:", err)
+		return 2
 	}
-	if *maxSessions < 1 {
-		fmt.Fprintf(stderr, "parley-agent: --max-sessions %d: want at least 1\n", *maxSessions)
+	factory, err := newFactory(c, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "parley-agent:", err)
 		return 2
 	}
 	srv, err := agent.NewServer(agent.Config{
-		Token: *token, Handler: echo.New(echo.Config{Log: log}), Factory: factory, Log: log,
-		MaxSessions: *maxSessions,
+		Token: c.token, Handler: echo.New(echo.Config{Log: log}), Factory: factory, Log: log,
+		MaxSessions: c.maxSessions, IdleTimeout: c.idleTimeout,
 	})
 	if err != nil {
 		log.Error("server", "err", err)
 		return 1
 	}
-	hs := &http.Server{Addr: *listen, Handler: srv, ReadHeaderTimeout: 5 * time.Second}
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		log.Error("listen", "addr", c.listen, "err", err)
+		return 1
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("parley-agent listening", "addr", *listen)
+	go func() {
+		if c.tlsCert != "" {
+			errc <- hs.ServeTLS(ln, c.tlsCert, c.tlsKey)
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
+	scheme := "http"
+	if c.tlsCert != "" {
+		scheme = "https"
+	}
+	log.Info("parley-agent listening", "url", (&url.URL{Scheme: scheme, Host: ln.Addr().String()}).String(),
+		"max_sessions", c.maxSessions, "idle_timeout", c.idleTimeout.String(), "ice_servers", len(c.iceServers))
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
@@ -93,20 +252,4 @@ func run(args []string, stderr io.Writer) int {
 	_ = hs.Shutdown(sctx)
 	log.Info("parley-agent stopped")
 	return 0
-}
-
-// envInt returns the integer in $key, or def when it is unset or not a
-// number.
-func envInt(key string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(key)); err == nil {
-		return n
-	}
-	return def
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }

@@ -17,18 +17,6 @@ import (
 	"github.com/parley-app/parley/media/testspeech"
 )
 
-func TestNeedsToken(t *testing.T) {
-	t.Setenv("PARLEY_TOKEN", "")
-	var stderr bytes.Buffer
-	if code := run(nil, &stderr); code != 2 || !strings.Contains(stderr.String(), "token is required") {
-		t.Fatalf("exit %d, %q", code, stderr.String())
-	}
-	stderr.Reset()
-	if code := run([]string{"--token", "x", "--log-level", "loud"}, &stderr); code != 2 {
-		t.Fatalf("bad log level: exit %d", code)
-	}
-}
-
 func freePort(t *testing.T) string {
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -94,5 +82,80 @@ func TestServesACallAndStopsOnSIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "parley-agent stopped") {
 		t.Fatalf("no clean stop in the log:\n%s", logs.String())
+	}
+}
+
+func TestFlags(t *testing.T) {
+	dir := t.TempDir()
+	tokFile := filepath.Join(dir, "token")
+	os.WriteFile(tokFile, []byte("from-file\nignored\n"), 0o600)
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string
+		check   func(config) bool
+	}{
+		{"token from flag", []string{"--token", "t"}, nil, "", func(c config) bool { return c.token == "t" && c.maxSessions == 8 }},
+		{"token from env", nil, map[string]string{"PARLEY_TOKEN": "e", "PARLEY_MAX_SESSIONS": "3"}, "", func(c config) bool { return c.token == "e" && c.maxSessions == 3 }},
+		{"flag wins over env", []string{"--max-sessions", "5"}, map[string]string{"PARLEY_TOKEN": "e", "PARLEY_MAX_SESSIONS": "3"}, "", func(c config) bool { return c.maxSessions == 5 }},
+		{"token file", []string{"--token-file", tokFile}, nil, "", func(c config) bool { return c.token == "from-file" }},
+		{"repeatable from env", []string{"--token", "t"}, map[string]string{"PARLEY_ICE_SERVER": "stun:a:3478,turn:u:p@b:3478"}, "", func(c config) bool { return len(c.iceServers) == 2 }},
+		{"no token", nil, nil, "token is required", nil},
+		{"missing token file", []string{"--token-file", filepath.Join(dir, "nope")}, nil, "--token-file", nil},
+		{"zero sessions", []string{"--token", "t", "--max-sessions", "0"}, nil, "--max-sessions", nil},
+		{"half TLS", []string{"--token", "t", "--tls-cert", "c.pem"}, nil, "go together", nil},
+		{"bad log format", []string{"--token", "t", "--log-format", "xml"}, nil, "--log-format", nil},
+		{"bad NAT IP", []string{"--token", "t", "--nat-1to1-ip", "not-an-ip"}, nil, "not an IP", nil},
+		{"bad listen", []string{"--token", "t", "--listen", "8443"}, nil, "--listen", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{"PARLEY_TOKEN", "PARLEY_MAX_SESSIONS", "PARLEY_ICE_SERVER"} {
+				t.Setenv(k, tt.env[k])
+			}
+			var out bytes.Buffer
+			c, err := parseFlags(tt.args, &out)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Fatalf("config %+v", c)
+			}
+		})
+	}
+}
+
+func TestHelpDocumentsEveryFlag(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"--help"}, &out); code != 0 {
+		t.Fatalf("--help exited %d", code)
+	}
+	for _, f := range []string{"-listen", "-token", "-token-file", "-max-sessions", "-idle-timeout", "-ice-server", "-nat-1to1-ip", "-udp-port-range", "-tls-cert", "-tls-key", "-log-format", "-log-level", "PARLEY_MAX_SESSIONS", "default 8", "default 10m0s"} {
+		if !strings.Contains(out.String(), f) {
+			t.Errorf("--help does not mention %q", f)
+		}
+	}
+}
+
+func TestParseICEServer(t *testing.T) {
+	s, err := parseICEServer("turn:alice:s3cret@turn.example.org:3478?transport=udp")
+	if err != nil || s.Username != "alice" || s.Credential != "s3cret" || s.URLs[0] != "turn:turn.example.org:3478?transport=udp" {
+		t.Fatalf("%+v %v", s, err)
+	}
+	if s, err := parseICEServer("stun:stun.example.org:3478"); err != nil || s.Username != "" {
+		t.Fatalf("%+v %v", s, err)
+	}
+	if _, err := parseICEServer("http://x"); err == nil {
+		t.Fatal("http URL accepted")
+	}
+	if _, err := parseICEServer("turn:nopass@host:3478"); err == nil || strings.Contains(err.Error(), "nopass") {
+		t.Fatalf("bad credentials: %v (must not echo them)", err)
 	}
 }

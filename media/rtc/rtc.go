@@ -65,6 +65,25 @@ func WithLogger(log *slog.Logger) Option {
 	}
 }
 
+// WithNAT1To1IPs makes host candidates carry these public IPs instead of
+// the machine's own addresses: for an agent behind a 1:1 NAT (a cloud VM with
+// a floating IP).
+func WithNAT1To1IPs(ips ...string) Option {
+	return func(s *webrtc.SettingEngine) {
+		if len(ips) > 0 {
+			s.SetNAT1To1IPs(ips, webrtc.ICECandidateTypeHost)
+		}
+	}
+}
+
+// WithUDPPortRange limits the UDP ports ICE listens on to [lo, hi], for a
+// firewall that opens only those. NewRemote checks lo <= hi.
+func WithUDPPortRange(lo, hi uint16) Option {
+	return func(s *webrtc.SettingEngine) {
+		_ = s.SetEphemeralUDPPortRange(lo, hi)
+	}
+}
+
 // NewLoopback returns the local-mode factory: an empty ICE server list, mDNS
 // disabled, UDP4 host candidates on loopback addresses (127.0.0.0/8) only,
 // full ICE.
