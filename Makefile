@@ -18,7 +18,7 @@ DEB_TEST  := pocketsphinx-testdata alsa-utils xdotool
 DEB_ALL   := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test bench lint clean
+.PHONY: all deps build run test bench bench-load lint clean
 
 all: build
 
@@ -52,11 +52,24 @@ test: build
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
 
-## bench: connect time over 50 calls, echo round trip, transport and codec costs
+## bench: connect time over 50 calls, echo round trip, transport and codec costs,
+## then parley-agent under 10..200 concurrent echo calls (bench-load)
 bench: build
 	$(GO) test -run '^$$' -bench LocalConnect -benchtime 1x -count 1 ./app/call
 	$(GO) test -run '^$$' -bench EchoRoundTrip -benchtime 5x -count 1 ./app/headless
 	$(GO) test -run '^$$' -bench . -count 1 ./media/...
+	$(MAKE) --no-print-directory bench-load
+
+LOAD_STEPS ?= 10,25,50,100,200
+LOAD_SECONDS ?= 10s
+## bench-load: parley-agent on loopback under LOAD_STEPS concurrent echo calls
+bench-load: build
+	$(GO) build -o $(BIN)/parley-load ./cmd/parley-load
+	@PARLEY_TOKEN=bench ./$(BIN)/parley-agent --listen 127.0.0.1:18443 --max-sessions 1000 \
+	    --log-level error & pid=$$!; \
+	  trap "kill $$pid 2>/dev/null" EXIT; \
+	  PARLEY_TOKEN=bench ./$(BIN)/parley-load --agent http://127.0.0.1:18443 \
+	    --steps $(LOAD_STEPS) --duration $(LOAD_SECONDS)
 
 ## lint: formatting and vet
 lint:

@@ -252,7 +252,7 @@ func TestHandlerPanicEndsOnlyItsSession(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
-	if !strings.Contains(m, "parley_handler_frame_seconds_count") || strings.Contains(m, "parley_rtp_packets_received_total 0\n") {
+	if !strings.Contains(m, agent.FrameSecondsMetric+"_count") || strings.Contains(m, "parley_rtp_packets_received_total 0\n") {
 		t.Error("/metrics does not count frames and packets")
 	}
 }

@@ -270,8 +270,9 @@ func (s *session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 				}
 			}
 		}
+		arrived := time.Now()
 		s.metrics.packetsIn.Inc()
-		s.lastHeard.Store(time.Now().UnixNano())
+		s.lastHeard.Store(arrived.UnixNano())
 		last, have = pkt.SequenceNumber, true
 		pcm, err := dec.Decode(pkt.Payload)
 		if err != nil {
@@ -281,12 +282,11 @@ func (s *session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			frames.Write(pcm)
 		}
 		for f := frames.Next(); f != nil; f = frames.Next() {
-			t0 := time.Now()
 			if s.guard("OnAudio", func() error { s.handler.OnAudio(f); return nil }) != nil {
 				return
 			}
-			s.metrics.frameTime.Observe(time.Since(t0).Seconds())
 		}
+		s.metrics.frameTime.Observe(time.Since(arrived).Seconds())
 	}
 }
 
@@ -306,12 +306,15 @@ func (s *session) sendLoop() {
 		if err := pacer.Wait(s.ctx); err != nil {
 			return
 		}
-		done := s.nextFrame(frame)
-		pkt, err := s.enc.Encode(frame)
-		if err != nil {
-			s.log.Error("encode: ending the session", "err", err)
-			go s.onEnd(s)
-			return
+		done, voiced := s.nextFrame(frame)
+		pkt := opus.SilenceFrame // idle: no encoder work
+		if voiced {
+			var err error
+			if pkt, err = s.enc.Encode(frame); err != nil {
+				s.log.Error("encode: ending the session", "err", err)
+				go s.onEnd(s)
+				return
+			}
 		}
 		if err := s.track.WriteSample(media.Sample{Data: pkt, Duration: audio.FrameDuration}); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			s.log.Debug("write sample", "err", err)
@@ -324,24 +327,25 @@ func (s *session) sendLoop() {
 	}
 }
 
-// nextFrame fills frame from the queue (silence if empty) and returns the
-// done callback of a clip whose last sample it took.
-func (s *session) nextFrame(frame []int16) func() {
+// nextFrame fills frame from the queue and returns the done callback of a
+// clip whose last sample it took, and whether there was anything queued
+// (false: frame is silence).
+func (s *session) nextFrame(frame []int16) (func(), bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(frame)
 	if len(s.queue) == 0 {
-		return nil
+		return nil, false
 	}
 	q := &s.queue[0]
 	n := copy(frame, q.pcm)
 	q.pcm = q.pcm[n:]
 	if len(q.pcm) > 0 {
-		return nil
+		return nil, true
 	}
 	done := q.done
 	s.queue = s.queue[1:]
-	return done
+	return done, true
 }
 
 // PlayAudio implements Output.

@@ -24,6 +24,13 @@ import (
 // for speech).
 const DefaultBitRate = 32000
 
+// SilenceFrame is a complete 20 ms Opus packet that decodes to digital
+// silence: TOC byte 0xF8 (config 31, CELT fullband 20 ms, mono, one frame,
+// RFC 6716 §3.1) followed by a frame whose range-coded content is the silence
+// flag. Sending it costs no encoder time, which matters when an agent keeps a
+// hundred idle calls' audio clocks running.
+var SilenceFrame = []byte{0xF8, 0xFF, 0xFE}
+
 // ErrClosed is returned by a codec used after Close.
 var ErrClosed = errors.New("opus: codec closed")
 

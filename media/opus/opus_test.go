@@ -55,6 +55,20 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+func TestSilenceFrameDecodesToSilence(t *testing.T) {
+	dec, err := NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcm, err := dec.Decode(SilenceFrame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pcm) != audio.FrameSamples || audio.RMS(pcm) != 0 {
+		t.Fatalf("%d samples, RMS %v; want 960 of silence", len(pcm), audio.RMS(pcm))
+	}
+}
+
 func TestEncoderClose(t *testing.T) {
 	enc, err := NewEncoder(24000)
 	if err != nil {
