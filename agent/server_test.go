@@ -215,6 +215,9 @@ func TestNewServerValidates(t *testing.T) {
 func FuzzCreateSession(f *testing.F) {
 	f.Add("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n")
 	f.Add("garbage")
+	for _, o := range realOffers(f) {
+		f.Add(o)
+	}
 	fac, err := rtc.NewLoopback()
 	if err != nil {
 		f.Fatal(err)
