@@ -57,6 +57,12 @@ func runGUI(args []string, stderr io.Writer) int {
 	mic := fs.String("mic", "", "microphone name or ID; empty for the system default")
 	speaker := fs.String("speaker", "", "speaker name or ID; empty for the system default")
 	autoCall := fs.Bool("call", false, "start a call as soon as the window opens")
+	var iceServers []string
+	fs.Func("ice-server", "remote mode: STUN/TURN `URL`, repeatable (turn:user:password@host:port)", func(v string) error {
+		iceServers = append(iceServers, v)
+		return nil
+	})
+	allowPrivate := fs.Bool("allow-private", false, "remote mode: accept the agent's private, loopback and link-local ICE candidates (agent on this LAN)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -66,7 +72,10 @@ func runGUI(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "parley:", err)
 		return 2
 	}
-	core, err := app.New(app.Config{AgentURL: *agentURL, Token: *token, MicID: *mic, SpeakerID: *speaker, Log: log})
+	core, err := app.New(app.Config{
+		AgentURL: *agentURL, Token: *token, MicID: *mic, SpeakerID: *speaker, Log: log,
+		ICEServers: iceServers, AllowPrivate: *allowPrivate,
+	})
 	if err != nil {
 		fmt.Fprintln(stderr, "parley: could not start:", err)
 		return 1
@@ -108,6 +117,12 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 	agentURL := fs.String("agent", "", "URL of a remote agent; empty runs the agent in-process")
 	token := fs.String("token", os.Getenv("PARLEY_TOKEN"), "bearer token for --agent (env PARLEY_TOKEN)")
 	timeout := fs.Duration("timeout", 0, "how long to wait for the answer after the input ends (default 15s)")
+	var iceServers []string
+	fs.Func("ice-server", "remote mode: STUN/TURN `URL`, repeatable (turn:user:password@host:port)", func(v string) error {
+		iceServers = append(iceServers, v)
+		return nil
+	})
+	allowPrivate := fs.Bool("allow-private", false, "remote mode: accept the agent's private, loopback and link-local ICE candidates (agent on this LAN)")
 	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -125,6 +140,7 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	rep, err := headless.Run(ctx, headless.Options{
 		Input: *input, Output: *output, AgentURL: *agentURL, Token: *token, Timeout: *timeout, Log: log,
+		ICEServers: iceServers, AllowPrivate: *allowPrivate,
 	})
 	if err != nil {
 		msg := err.Error()

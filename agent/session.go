@@ -42,6 +42,7 @@ type session struct {
 	wg      sync.WaitGroup
 	onEnd   func(*session)
 	metrics *metrics
+	factory *rtc.Factory
 
 	connected chan struct{} // closed when the peer connection is connected
 	connOnce  sync.Once
@@ -80,7 +81,7 @@ func newSession(id string, f *rtc.Factory, h Handler, log *slog.Logger, m *metri
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{id: id, log: log.With("session", id), metrics: m, pc: pc, track: track, handler: h, enc: enc, ctx: ctx, cancel: cancel, onEnd: onEnd, connected: make(chan struct{}), dcOpen: make(chan struct{})}
+	s := &session{id: id, log: log.With("session", id), metrics: m, factory: f, pc: pc, track: track, handler: h, enc: enc, ctx: ctx, cancel: cancel, onEnd: onEnd, connected: make(chan struct{}), dcOpen: make(chan struct{})}
 	s.keep.Send = s.Send
 	s.lastHeard.Store(time.Now().UnixNano())
 	pc.OnTrack(s.onTrack)
@@ -93,6 +94,10 @@ func newSession(id string, f *rtc.Factory, h Handler, log *slog.Logger, m *metri
 // candidates gathered (non-trickle). Errors from a malformed offer wrap
 // errBadOffer.
 func (s *session) answer(ctx context.Context, offer string) (string, error) {
+	offer, dropped := s.factory.RemoteDescription(offer)
+	if dropped > 0 {
+		s.log.Info("dropped non-public ICE candidates from the offer", "count", dropped)
+	}
 	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", fmt.Errorf("%w: %v", errBadOffer, err)
 	}

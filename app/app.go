@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/localagent"
@@ -27,7 +29,11 @@ type Config struct {
 	Token     string // bearer token for AgentURL
 	MicID     string // microphone ID or name; "" for the system default
 	SpeakerID string // speaker ID or name; "" for the system default
-	Log       *slog.Logger
+	// Remote mode: STUN/TURN servers (rtc.ParseICEServer syntax) and whether
+	// to accept the agent's private, loopback and link-local candidates.
+	ICEServers   []string
+	AllowPrivate bool
+	Log          *slog.Logger
 }
 
 // Status is everything the UI shows about the call.
@@ -150,7 +156,7 @@ func (a *App) dial(att *attempt) {
 		a.finish(att, err)
 		return
 	}
-	factory, err := factoryFor(agentURL)
+	factory, err := a.factoryFor(agentURL)
 	if err != nil {
 		a.finish(att, err)
 		return
@@ -306,11 +312,24 @@ func (a *App) Close() error {
 }
 
 // factoryFor returns the peer connection factory for an agent at agentURL:
-// ICE-free loopback for a local agent, normal ICE otherwise.
-func factoryFor(agentURL string) (*rtc.Factory, error) {
+// ICE-free loopback for a local agent, normal ICE (with the configured
+// STUN/TURN servers and candidate filter) otherwise.
+func (a *App) factoryFor(agentURL string) (*rtc.Factory, error) {
 	u, err := url.Parse(agentURL)
 	if err != nil {
 		return nil, fmt.Errorf("app: agent URL %q: %w", agentURL, err)
 	}
-	return rtc.NewFor(u.Hostname(), nil)
+	var servers []webrtc.ICEServer
+	for _, s := range a.cfg.ICEServers {
+		srv, err := rtc.ParseICEServer(s)
+		if err != nil {
+			return nil, err
+		}
+		servers = append(servers, srv)
+	}
+	var ropts []rtc.RemoteOption
+	if a.cfg.AllowPrivate {
+		ropts = append(ropts, rtc.AllowPrivate())
+	}
+	return rtc.NewFor(u.Hostname(), servers, nil, ropts...)
 }

@@ -231,7 +231,11 @@ func (c *Call) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: c.sess.Answer}); err != nil {
+	answer, dropped := c.cfg.Factory.RemoteDescription(c.sess.Answer)
+	if dropped > 0 {
+		c.log.Info("dropped non-public ICE candidates from the answer", "count", dropped)
+	}
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		return fmt.Errorf("call: the agent's SDP answer: %w", err)
 	}
 	select {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/agent/vad"
 	"github.com/parley-app/parley/app/call"
@@ -32,7 +34,12 @@ type Options struct {
 	AgentURL string        // remote agent; "" starts the in-process agent (local mode)
 	Token    string        // bearer token for AgentURL
 	Timeout  time.Duration // how long to wait for the reply after the input ends; 0 means 15 s
-	Log      *slog.Logger
+	// Remote mode only: STUN/TURN servers (rtc.ParseICEServer syntax), and
+	// whether to accept the agent's private, loopback and link-local
+	// candidates (an agent on the same LAN).
+	ICEServers   []string
+	AllowPrivate bool
+	Log          *slog.Logger
 }
 
 // Report is what a headless call measured. Times are in milliseconds.
@@ -83,7 +90,19 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if err != nil {
 		return rep, fmt.Errorf("headless: agent URL %q: %w", o.AgentURL, err)
 	}
-	factory, err := rtc.NewFor(u.Hostname(), nil)
+	var servers []webrtc.ICEServer
+	for _, s := range o.ICEServers {
+		srv, err := rtc.ParseICEServer(s)
+		if err != nil {
+			return rep, err
+		}
+		servers = append(servers, srv)
+	}
+	var ropts []rtc.RemoteOption
+	if o.AllowPrivate {
+		ropts = append(ropts, rtc.AllowPrivate())
+	}
+	factory, err := rtc.NewFor(u.Hostname(), servers, nil, ropts...)
 	if err != nil {
 		return rep, err
 	}

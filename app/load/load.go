@@ -80,7 +80,9 @@ func Step(ctx context.Context, cfg Config) (Result, error) {
 		return r, err
 	}
 	u, _ := url.Parse(cfg.AgentURL)
-	f, err := rtc.NewFor(u.Hostname(), nil)
+	// The load generator usually runs next to the agent (same host or LAN):
+	// accept its private candidates.
+	f, err := rtc.NewFor(u.Hostname(), nil, nil, rtc.AllowPrivate())
 	if err != nil {
 		return r, err
 	}

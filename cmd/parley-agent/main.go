@@ -45,6 +45,7 @@ type config struct {
 	udpPortRange string
 	tlsCert      string
 	tlsKey       string
+	allowPrivate bool
 	logFormat    string
 	logLevel     string
 }
@@ -85,6 +86,7 @@ Flags:
 		c.nat1to1 = append(c.nat1to1, v)
 		return nil
 	})
+	fs.BoolVar(&c.allowPrivate, "allow-private", false, "accept ICE candidates with private, loopback or link-local addresses from clients (agent and clients on one LAN)")
 	fs.StringVar(&c.udpPortRange, "udp-port-range", "", "UDP `ports` for media, as lo-hi (e.g. 50000-50100); empty for any")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM; needs --tls-key)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "the private key `file` for --tls-cert (PEM)")
@@ -121,32 +123,6 @@ Flags:
 	return c, nil
 }
 
-// parseICEServer reads turn:user:password@host:port?transport=udp (or a
-// plain stun:/turn: URL) into pion's form.
-func parseICEServer(s string) (webrtc.ICEServer, error) {
-	scheme, rest, ok := strings.Cut(s, ":")
-	if !ok || (scheme != "stun" && scheme != "stuns" && scheme != "turn" && scheme != "turns") {
-		return webrtc.ICEServer{}, fmt.Errorf("--ice-server %q: want stun:, stuns:, turn: or turns:", s)
-	}
-	srv := webrtc.ICEServer{URLs: []string{s}}
-	if at := strings.LastIndex(rest, "@"); at >= 0 {
-		user, pass, ok := strings.Cut(rest[:at], ":")
-		if !ok {
-			return webrtc.ICEServer{}, fmt.Errorf("--ice-server %q: credentials must be user:password@", redact(s))
-		}
-		srv = webrtc.ICEServer{URLs: []string{scheme + ":" + rest[at+1:]}, Username: user, Credential: pass}
-	}
-	return srv, nil
-}
-
-func redact(s string) string {
-	if at := strings.LastIndex(s, "@"); at >= 0 {
-		scheme, _, _ := strings.Cut(s, ":")
-		return scheme + ":***@" + s[at+1:]
-	}
-	return s
-}
-
 func newLogger(c config, w io.Writer) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -167,7 +143,7 @@ func newFactory(c config, log *slog.Logger) (*rtc.Factory, error) {
 	}
 	var servers []webrtc.ICEServer
 	for _, s := range c.iceServers {
-		srv, err := parseICEServer(s)
+		srv, err := rtc.ParseICEServer(s)
 		if err != nil {
 			return nil, err
 		}
@@ -183,7 +159,11 @@ func newFactory(c config, log *slog.Logger) (*rtc.Factory, error) {
 		}
 		opts = append(opts, rtc.WithUDPPortRange(uint16(l), uint16(h)))
 	}
-	return rtc.NewRemote(servers, opts...)
+	var ropts []rtc.RemoteOption
+	if c.allowPrivate {
+		ropts = append(ropts, rtc.AllowPrivate())
+	}
+	return rtc.NewRemote(servers, opts, ropts...)
 }
 
 func run(args []string, stderr io.Writer) int {

@@ -143,19 +143,3 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 		}
 	}
 }
-
-func TestParseICEServer(t *testing.T) {
-	s, err := parseICEServer("turn:alice:s3cret@turn.example.org:3478?transport=udp")
-	if err != nil || s.Username != "alice" || s.Credential != "s3cret" || s.URLs[0] != "turn:turn.example.org:3478?transport=udp" {
-		t.Fatalf("%+v %v", s, err)
-	}
-	if s, err := parseICEServer("stun:stun.example.org:3478"); err != nil || s.Username != "" {
-		t.Fatalf("%+v %v", s, err)
-	}
-	if _, err := parseICEServer("http://x"); err == nil {
-		t.Fatal("http URL accepted")
-	}
-	if _, err := parseICEServer("turn:nopass@host:3478"); err == nil || strings.Contains(err.Error(), "nopass") {
-		t.Fatalf("bad credentials: %v (must not echo them)", err)
-	}
-}

@@ -41,9 +41,29 @@ var OpusCodec = webrtc.RTPCodecCapability{
 
 // Factory makes peer connections that share one configured pion API.
 type Factory struct {
-	api    *webrtc.API
-	config webrtc.Configuration
+	api          *webrtc.API
+	config       webrtc.Configuration
+	filterRemote bool // drop non-public candidates from remote descriptions
 }
+
+// RemoteDescription prepares a peer's SDP for SetRemoteDescription: a remote
+// factory drops candidates with private, loopback, link-local or unspecified
+// addresses (FilterRemoteCandidates) unless made with AllowPrivate; the
+// loopback factory keeps everything. It returns the SDP to use and how many
+// candidates it dropped.
+func (f *Factory) RemoteDescription(sdp string) (string, int) {
+	if !f.filterRemote {
+		return sdp, 0
+	}
+	return FilterRemoteCandidates(sdp)
+}
+
+// RemoteOption configures NewRemote beyond the setting engine.
+type RemoteOption func(*Factory)
+
+// AllowPrivate keeps private, loopback and link-local candidates from the
+// remote peer: for an agent and clients on one LAN.
+func AllowPrivate() RemoteOption { return func(f *Factory) { f.filterRemote = false } }
 
 // NewPeerConnection returns a new peer connection from the factory's API and
 // configuration. It returns pion's error when the connection cannot be made.
@@ -112,22 +132,34 @@ func NewLoopback(opts ...Option) (*Factory, error) {
 // relay candidates from iceServers (STUN/TURN URLs with credentials; nil for
 // none). The operator-facing knobs (NAT 1:1, port range, candidate filter)
 // come with parley-agent's remote mode.
-func NewRemote(iceServers []webrtc.ICEServer, opts ...Option) (*Factory, error) {
+//
+// Candidates that the remote peer offers with private, loopback, link-local
+// or unspecified addresses are dropped (RemoteDescription) unless ropts
+// include AllowPrivate. DTLS fingerprints are checked by pion as usual.
+func NewRemote(iceServers []webrtc.ICEServer, opts []Option, ropts ...RemoteOption) (*Factory, error) {
 	var s webrtc.SettingEngine
 	for _, o := range opts {
 		o(&s)
 	}
-	return newFactory(s, webrtc.Configuration{ICEServers: iceServers})
+	f, err := newFactory(s, webrtc.Configuration{ICEServers: iceServers})
+	if err != nil {
+		return nil, err
+	}
+	f.filterRemote = true
+	for _, o := range ropts {
+		o(f)
+	}
+	return f, nil
 }
 
 // NewFor picks the factory for a peer reached at host (a host name or IP,
 // without port): the loopback factory when host is a loopback address or
 // "localhost", the remote factory otherwise.
-func NewFor(host string, iceServers []webrtc.ICEServer, opts ...Option) (*Factory, error) {
+func NewFor(host string, iceServers []webrtc.ICEServer, opts []Option, ropts ...RemoteOption) (*Factory, error) {
 	if IsLoopback(host) {
 		return NewLoopback(opts...)
 	}
-	return NewRemote(iceServers, opts...)
+	return NewRemote(iceServers, opts, ropts...)
 }
 
 // IsLoopback reports whether host (a name or IP, without port) is this

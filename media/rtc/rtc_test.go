@@ -141,7 +141,7 @@ func TestNewForPicksTheTransport(t *testing.T) {
 		if IsLoopback(host) != loop {
 			t.Errorf("IsLoopback(%q) = %v", host, !loop)
 		}
-		if _, err := NewFor(host, nil); err != nil {
+		if _, err := NewFor(host, nil, nil); err != nil {
 			t.Errorf("NewFor(%q): %v", host, err)
 		}
 	}

@@ -1,0 +1,35 @@
+package rtc
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// ParseICEServer reads turn:user:password@host:port?transport=udp (or a
+// plain stun:/turn: URL) into pion's form.
+func ParseICEServer(s string) (webrtc.ICEServer, error) {
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok || (scheme != "stun" && scheme != "stuns" && scheme != "turn" && scheme != "turns") {
+		return webrtc.ICEServer{}, fmt.Errorf("ICE server %q: want stun:, stuns:, turn: or turns:", s)
+	}
+	srv := webrtc.ICEServer{URLs: []string{s}}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		user, pass, ok := strings.Cut(rest[:at], ":")
+		if !ok {
+			return webrtc.ICEServer{}, fmt.Errorf("ICE server %q: credentials must be user:password@", redact(s))
+		}
+		srv = webrtc.ICEServer{URLs: []string{scheme + ":" + rest[at+1:]}, Username: user, Credential: pass}
+	}
+	return srv, nil
+}
+
+// redact hides the credentials of an ICE server URL in error messages.
+func redact(s string) string {
+	if at := strings.LastIndex(s, "@"); at >= 0 {
+		scheme, _, _ := strings.Cut(s, ":")
+		return scheme + ":***@" + s[at+1:]
+	}
+	return s
+}
