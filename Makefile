@@ -14,7 +14,7 @@ export LC_ALL :=
 DEB_BUILD := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
              libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev libvpx-dev
 DEB_RUN   := xvfb xauth libgl1-mesa-dri pulseaudio pulseaudio-utils
-DEB_TEST  := pocketsphinx-testdata alsa-utils xdotool
+DEB_TEST  := pocketsphinx-testdata alsa-utils xdotool iproute2
 DEB_ALL   := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
