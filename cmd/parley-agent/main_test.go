@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -13,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/headless"
 	"github.com/parley-app/parley/media/testspeech"
+	"github.com/parley-app/parley/media/wavfile"
 )
 
 func freePort(t *testing.T) string {
@@ -71,7 +74,31 @@ func TestServesACallAndStopsOnSIGTERM(t *testing.T) {
 		t.Fatalf("wrong token: %v", err)
 	}
 
+	// A call in progress when the agent stops is told so (bye) and ends.
+	long := filepath.Join(dir, "long.wav")
+	speech := testspeech.FrontCenter(t)
+	var pcm []int16
+	for len(pcm) < 8*48000 {
+		pcm = append(pcm, speech...)
+	}
+	if err := wavfile.Save(long, pcm, 48000); err != nil {
+		t.Fatal(err)
+	}
+	callErr := make(chan error, 1)
+	go func() {
+		_, err := headless.Run(context.Background(), headless.Options{Input: long, AgentURL: url, Token: "test-token"})
+		callErr <- err
+	}()
+	time.Sleep(1500 * time.Millisecond)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-callErr:
+		if !errors.Is(err, call.ErrAgentEnded) {
+			t.Fatalf("the call in progress ended with %v, want ErrAgentEnded (bye)", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call in progress did not end when the agent stopped")
+	}
 	select {
 	case err := <-exited:
 		if err != nil {
