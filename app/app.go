@@ -7,13 +7,9 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net/url"
 	"sync"
 	"time"
-
-	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/app/call"
@@ -156,7 +152,7 @@ func (a *App) dial(att *attempt) {
 		a.finish(att, err)
 		return
 	}
-	factory, err := a.factoryFor(agentURL)
+	factory, err := rtc.NewForAgent(agentURL, a.cfg.ICEServers, a.cfg.AllowPrivate)
 	if err != nil {
 		a.finish(att, err)
 		return
@@ -309,27 +305,4 @@ func (a *App) Close() error {
 		return a.agent.Close()
 	}
 	return nil
-}
-
-// factoryFor returns the peer connection factory for an agent at agentURL:
-// ICE-free loopback for a local agent, normal ICE (with the configured
-// STUN/TURN servers and candidate filter) otherwise.
-func (a *App) factoryFor(agentURL string) (*rtc.Factory, error) {
-	u, err := url.Parse(agentURL)
-	if err != nil {
-		return nil, fmt.Errorf("app: agent URL %q: %w", agentURL, err)
-	}
-	var servers []webrtc.ICEServer
-	for _, s := range a.cfg.ICEServers {
-		srv, err := rtc.ParseICEServer(s)
-		if err != nil {
-			return nil, err
-		}
-		servers = append(servers, srv)
-	}
-	var ropts []rtc.RemoteOption
-	if a.cfg.AllowPrivate {
-		ropts = append(ropts, rtc.AllowPrivate())
-	}
-	return rtc.NewFor(u.Hostname(), servers, nil, ropts...)
 }

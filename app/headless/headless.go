@@ -9,11 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net/url"
 	"sync"
 	"time"
-
-	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/agent/vad"
@@ -86,23 +83,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		defer la.Close()
 		o.AgentURL, o.Token, rep.Mode = la.URL, la.Token, "local"
 	}
-	u, err := url.Parse(o.AgentURL)
-	if err != nil {
-		return rep, fmt.Errorf("headless: agent URL %q: %w", o.AgentURL, err)
-	}
-	var servers []webrtc.ICEServer
-	for _, s := range o.ICEServers {
-		srv, err := rtc.ParseICEServer(s)
-		if err != nil {
-			return rep, err
-		}
-		servers = append(servers, srv)
-	}
-	var ropts []rtc.RemoteOption
-	if o.AllowPrivate {
-		ropts = append(ropts, rtc.AllowPrivate())
-	}
-	factory, err := rtc.NewFor(u.Hostname(), servers, nil, ropts...)
+	factory, err := rtc.NewForAgent(o.AgentURL, o.ICEServers, o.AllowPrivate)
 	if err != nil {
 		return rep, err
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -79,10 +78,9 @@ func Step(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return r, err
 	}
-	u, _ := url.Parse(cfg.AgentURL)
 	// The load generator usually runs next to the agent (same host or LAN):
 	// accept its private candidates.
-	f, err := rtc.NewFor(u.Hostname(), nil, nil, rtc.AllowPrivate())
+	f, err := rtc.NewForAgent(cfg.AgentURL, nil, true)
 	if err != nil {
 		return r, err
 	}

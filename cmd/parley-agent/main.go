@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/peterbourgon/ff/v3"
-	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-app/parley/agent"
 	"github.com/parley-app/parley/agent/echo"
@@ -141,13 +140,9 @@ func newFactory(c config, log *slog.Logger) (*rtc.Factory, error) {
 	if rtc.IsLoopback(host) {
 		return rtc.NewLoopback(opts...)
 	}
-	var servers []webrtc.ICEServer
-	for _, s := range c.iceServers {
-		srv, err := rtc.ParseICEServer(s)
-		if err != nil {
-			return nil, err
-		}
-		servers = append(servers, srv)
+	servers, err := rtc.ParseICEServers(c.iceServers)
+	if err != nil {
+		return nil, err
 	}
 	opts = append(opts, rtc.WithNAT1To1IPs(c.nat1to1...))
 	if c.udpPortRange != "" {

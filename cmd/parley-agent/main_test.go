@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/headless"
+	"github.com/parley-app/parley/app/load"
 	"github.com/parley-app/parley/media/testspeech"
 	"github.com/parley-app/parley/media/wavfile"
 )
@@ -51,15 +51,8 @@ func TestServesACallAndStopsOnSIGTERM(t *testing.T) {
 	defer cmd.Process.Kill()
 
 	url := "http://" + addr
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		resp, err := http.Get(url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent did not come up: %v\n%s", err, logs.String())
-		}
+	if err := load.WaitHealthy(context.Background(), url, 10*time.Second); err != nil {
+		t.Fatalf("agent did not come up: %v\n%s", err, logs.String())
 	}
 
 	in := testspeech.FrontCenterWAV

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parley-app/parley/app/headless"
+	"github.com/parley-app/parley/app/load"
 	"github.com/parley-app/parley/media/testspeech"
 )
 
@@ -79,15 +79,8 @@ func TestRemoteModeAcrossNamespaces(t *testing.T) {
 		cmd.Wait()
 	}()
 	url := "http://" + agentIP + ":8443"
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		resp, err := http.Get(url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("agent not reachable in its namespace: %v\n%s", err, logs.String())
-		}
+	if err := load.WaitHealthy(context.Background(), url, 10*time.Second); err != nil {
+		t.Fatalf("agent not reachable in its namespace: %v\n%s", err, logs.String())
 	}
 	var wg sync.WaitGroup
 	reports := make([]headless.Report, 2)

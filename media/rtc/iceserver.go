@@ -25,6 +25,19 @@ func ParseICEServer(s string) (webrtc.ICEServer, error) {
 	return srv, nil
 }
 
+// ParseICEServers parses each of urls with ParseICEServer.
+func ParseICEServers(urls []string) ([]webrtc.ICEServer, error) {
+	var out []webrtc.ICEServer
+	for _, u := range urls {
+		s, err := ParseICEServer(u)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 // redact hides the credentials of an ICE server URL in error messages.
 func redact(s string) string {
 	if at := strings.LastIndex(s, "@"); at >= 0 {

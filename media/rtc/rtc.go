@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -160,6 +161,25 @@ func NewFor(host string, iceServers []webrtc.ICEServer, opts []Option, ropts ...
 		return NewLoopback(opts...)
 	}
 	return NewRemote(iceServers, opts, ropts...)
+}
+
+// NewForAgent returns the factory a client uses to call the agent at
+// agentURL: NewFor with the URL's host, the STUN/TURN servers in
+// iceServers (ParseICEServer syntax) and, if allowPrivate, AllowPrivate.
+func NewForAgent(agentURL string, iceServers []string, allowPrivate bool, opts ...Option) (*Factory, error) {
+	u, err := url.Parse(agentURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("rtc: agent URL %q is not an absolute URL", agentURL)
+	}
+	servers, err := ParseICEServers(iceServers)
+	if err != nil {
+		return nil, err
+	}
+	var ropts []RemoteOption
+	if allowPrivate {
+		ropts = append(ropts, AllowPrivate())
+	}
+	return NewFor(u.Hostname(), servers, opts, ropts...)
 }
 
 // IsLoopback reports whether host (a name or IP, without port) is this
