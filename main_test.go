@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/parley-app/parley/app/headless"
+	"github.com/parley-app/parley/app/history"
 	"github.com/parley-app/parley/media/audio"
 	"github.com/parley-app/parley/media/device/pulsetest"
 	"github.com/parley-app/parley/media/testspeech"
@@ -267,5 +268,49 @@ func TestGUICall(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the app did not quit within 10 s of SIGTERM")
+	}
+}
+
+// TestHistoryCLI: search finds a turn by two of its words, export prints it,
+// reindex and delete work, bad input is a usage error.
+func TestHistoryCLI(t *testing.T) {
+	dir := t.TempDir()
+	s, err := history.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := history.NewConversation(time.Now())
+	for _, line := range []string{"go forward ten meters", "turn left at the door"} {
+		turn := history.Turn{Conversation: id, Role: history.RoleUser, Text: line, Start: time.Now()}
+		if err := s.Append(&turn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	cli := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := run(append([]string{"history"}, append(args[:1], append([]string{"--dir", dir}, args[1:]...)...)...), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	if code, out, _ := cli("search", "forward", "meters"); code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "[forward]") {
+		t.Fatalf("search: %d %q", code, out)
+	}
+	if code, out, _ := cli("export", "--format", "md", id); code != 0 || !strings.Contains(out, "turn left at the door") {
+		t.Fatalf("export: %d %q", code, out)
+	}
+	if code, _, _ := cli("reindex"); code != 0 {
+		t.Fatal("reindex failed")
+	}
+	if code, _, errs := cli("export", "20991231T000000Z-abcdef"); code != 1 || !strings.Contains(errs, "no such conversation") {
+		t.Fatalf("unknown ID: %d %q", code, errs)
+	}
+	if code, _, _ := cli("search"); code != 2 {
+		t.Fatal("empty search is not a usage error")
+	}
+	if code, _, _ := cli("delete", id); code != 0 {
+		t.Fatal("delete failed")
+	}
+	if code, out, _ := cli("search", "forward"); code != 0 || strings.Contains(out, id) {
+		t.Fatalf("found after delete: %q", out)
 	}
 }

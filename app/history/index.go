@@ -1,0 +1,221 @@
+package history
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/query"
+)
+
+var schemaKey = []byte("parley_schema_version")
+
+// indexed is the document stored per turn.
+type indexed struct {
+	Text         string    `json:"text"`
+	Role         string    `json:"role"`
+	Conversation string    `json:"conversation"`
+	Start        time.Time `json:"start"`
+}
+
+func doc(t *Turn) indexed {
+	return indexed{Text: t.Text, Role: t.Role, Conversation: t.Conversation, Start: t.Start}
+}
+
+func docID(t *Turn) string { return t.Conversation + "/" + strconv.Itoa(t.Seq) }
+
+// newMapping: "text" with bleve's English analyzer (stemming, stop words)
+// and again as "text_any" with the language-neutral standard analyzer (for
+// prefixes and non-English words); role and conversation as keywords; start
+// as a date.
+func newMapping() mapping.IndexMapping {
+	m := bleve.NewIndexMapping()
+	d := bleve.NewDocumentMapping()
+	english := bleve.NewTextFieldMapping()
+	english.Analyzer = en.AnalyzerName
+	english.Name = "text"
+	neutral := bleve.NewTextFieldMapping()
+	neutral.Analyzer = standard.Name
+	neutral.Name = "text_any"
+	neutral.Store = false
+	neutral.IncludeTermVectors = false
+	d.AddFieldMappingsAt("text", english, neutral)
+	kw := bleve.NewKeywordFieldMapping()
+	kw.Analyzer = keyword.Name
+	d.AddFieldMappingsAt("role", kw)
+	d.AddFieldMappingsAt("conversation", kw)
+	d.AddFieldMappingsAt("start", bleve.NewDateTimeFieldMapping())
+	m.DefaultMapping = d
+	return m
+}
+
+func openIndex(dir string) (bleve.Index, error) {
+	idx, err := bleve.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	v, err := idx.GetInternal(schemaKey)
+	if err != nil || string(v) != SchemaVersion {
+		idx.Close()
+		return nil, fmt.Errorf("index schema version %q, want %q", v, SchemaVersion)
+	}
+	return idx, nil
+}
+
+// rebuild makes a new index from every log, in batches.
+func (s *Store) rebuild() (bleve.Index, error) {
+	dir := s.indexDir()
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("history: remove the old index: %w", err)
+	}
+	idx, err := bleve.New(dir, newMapping())
+	if err != nil {
+		return nil, fmt.Errorf("history: new index: %w", err)
+	}
+	ids, err := s.Conversations()
+	if err != nil {
+		idx.Close()
+		return nil, err
+	}
+	b := idx.NewBatch()
+	n := 0
+	for _, id := range ids {
+		turns, err := s.read(id)
+		if err != nil {
+			s.log.Warn("skipping a conversation while rebuilding", "conversation", id, "err", err)
+			continue
+		}
+		for i := range turns {
+			if err := b.Index(docID(&turns[i]), doc(&turns[i])); err != nil {
+				idx.Close()
+				return nil, fmt.Errorf("history: index: %w", err)
+			}
+			if n++; b.Size() >= 1000 {
+				if err := idx.Batch(b); err != nil {
+					idx.Close()
+					return nil, fmt.Errorf("history: index: %w", err)
+				}
+				b.Reset()
+			}
+		}
+	}
+	if err := idx.Batch(b); err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("history: index: %w", err)
+	}
+	if err := idx.SetInternal(schemaKey, []byte(SchemaVersion)); err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("history: index: %w", err)
+	}
+	s.log.Info("search index rebuilt", "turns", n, "conversations", len(ids))
+	return idx, nil
+}
+
+// Query is a search.
+type Query struct {
+	Words    string    // what the person typed; "quoted text" is a phrase (of stems: "go forward" also finds "going forward"); the last word also matches as a prefix
+	Role     string    // "" for both, or RoleUser / RoleAgent
+	From, To time.Time // zero for open ends
+	Size     int       // hits to return; 0 means 20
+}
+
+// Hit is one matching turn.
+type Hit struct {
+	Conversation string
+	Seq          int
+	Role         string
+	Start        time.Time
+	Text         string
+	Fragments    []string // highlighted snippets, matches in <mark>…</mark>
+	Score        float64
+}
+
+// ErrEmptyQuery is returned by Search for a query with no words.
+var ErrEmptyQuery = errors.New("history: nothing to search for")
+
+// Search finds turns: every word must match (English stemming, or the
+// language-neutral form), a quoted part must match as a phrase, and the last
+// word may be the start of a word (search as you type).
+func (s *Store) Search(q Query) ([]Hit, error) {
+	words, phrases := splitQuery(q.Words)
+	if len(words) == 0 && len(phrases) == 0 {
+		return nil, ErrEmptyQuery
+	}
+	var must []query.Query
+	for i, w := range words {
+		m := bleve.NewMatchQuery(w)
+		m.SetField("text")
+		alts := []query.Query{m}
+		if i == len(words)-1 {
+			for _, field := range []string{"text", "text_any"} {
+				p := bleve.NewPrefixQuery(strings.ToLower(w))
+				p.SetField(field)
+				alts = append(alts, p)
+			}
+		}
+		must = append(must, bleve.NewDisjunctionQuery(alts...))
+	}
+	for _, p := range phrases {
+		m := bleve.NewMatchPhraseQuery(p)
+		m.SetField("text")
+		must = append(must, m)
+	}
+	if q.Role != "" {
+		r := bleve.NewTermQuery(q.Role)
+		r.SetField("role")
+		must = append(must, r)
+	}
+	if !q.From.IsZero() || !q.To.IsZero() {
+		d := bleve.NewDateRangeQuery(q.From, q.To)
+		d.SetField("start")
+		must = append(must, d)
+	}
+	size := q.Size
+	if size == 0 {
+		size = 20
+	}
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(must...), size, 0, false)
+	req.Fields = []string{"text", "role", "conversation", "start"}
+	req.Highlight = bleve.NewHighlightWithStyle("html")
+	req.Highlight.AddField("text")
+	res, err := s.idx.Search(req)
+	if err != nil {
+		return nil, fmt.Errorf("history: search: %w", err)
+	}
+	hits := make([]Hit, 0, len(res.Hits))
+	for _, h := range res.Hits {
+		conv, seq, _ := strings.Cut(h.ID, "/")
+		n, _ := strconv.Atoi(seq)
+		hit := Hit{Conversation: conv, Seq: n, Score: h.Score, Fragments: h.Fragments["text"]}
+		hit.Text, _ = h.Fields["text"].(string)
+		hit.Role, _ = h.Fields["role"].(string)
+		if st, ok := h.Fields["start"].(string); ok {
+			hit.Start, _ = time.Parse(time.RFC3339, st)
+		}
+		hits = append(hits, hit)
+	}
+	return hits, nil
+}
+
+// splitQuery separates "quoted phrases" from single words.
+func splitQuery(s string) (words, phrases []string) {
+	parts := strings.Split(s, `"`)
+	for i, p := range parts {
+		if i%2 == 1 {
+			if p = strings.TrimSpace(p); p != "" {
+				phrases = append(phrases, p)
+			}
+			continue
+		}
+		words = append(words, strings.Fields(p)...)
+	}
+	return words, phrases
+}
