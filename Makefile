@@ -58,6 +58,7 @@ bench: build
 	$(GO) test -run '^$$' -bench LocalConnect -benchtime 1x -count 1 ./app/call
 	$(GO) test -run '^$$' -bench EchoRoundTrip -benchtime 5x -count 1 ./app/headless
 	$(GO) test -run '^$$' -bench . -count 1 ./media/...
+	$(GO) test -run '^$$' -bench History100k -benchtime 1x -count 1 ./app/history
 	$(MAKE) --no-print-directory bench-load
 
 LOAD_STEPS ?= 10,25,50,100,200
