@@ -12,7 +12,6 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
-	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 )
@@ -77,10 +76,7 @@ func (s *Store) rebuild() (bleve.Index, error) {
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, fmt.Errorf("history: remove the old index: %w", err)
 	}
-	// The index is derived data: while rebuilding, scorch need not fsync
-	// every batch (a crash mid-rebuild just means another rebuild). It is
-	// reopened with the safe defaults once complete.
-	idx, err := bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, map[string]interface{}{"unsafe_batch": true})
+	idx, err := bleve.New(dir, newMapping())
 	if err != nil {
 		return nil, fmt.Errorf("history: new index: %w", err)
 	}
@@ -115,13 +111,7 @@ func (s *Store) rebuild() (bleve.Index, error) {
 		idx.Close()
 		return nil, fmt.Errorf("history: index: %w", err)
 	}
-	if err := idx.Close(); err != nil {
-		return nil, fmt.Errorf("history: index: %w", err)
-	}
-	// Reopen with the safe defaults; only then mark the index complete.
-	if idx, err = bleve.Open(dir); err != nil {
-		return nil, fmt.Errorf("history: reopen index: %w", err)
-	}
+	// Only a complete index carries the schema version.
 	if err := idx.SetInternal(schemaKey, []byte(SchemaVersion)); err != nil {
 		idx.Close()
 		return nil, fmt.Errorf("history: index: %w", err)
