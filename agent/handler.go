@@ -28,6 +28,17 @@ type Handler interface {
 	Stop()
 }
 
+// VideoHandler is an optional ability of a Handler (found by type
+// assertion): a handler that has it also gets the caller's camera. Handlers
+// without it cost nothing for video: its packets are read and dropped.
+type VideoHandler interface {
+	// OnVideo receives one complete VP8 frame (RFC 6386) as the caller
+	// encoded it, with its RTP timestamp (90 kHz clock, RFC 7741). It is
+	// called from one goroutine, not the audio one; frame is valid only
+	// during the call. A keyframe has bit 0 of frame[0] clear.
+	OnVideo(frame []byte, rtpTimestamp uint32)
+}
+
 // Output is how a handler speaks to its caller.
 type Output interface {
 	// PlayAudio queues pcm (48 kHz mono int16, any length) after what is

@@ -7,12 +7,15 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/media/audio"
@@ -58,6 +61,7 @@ type session struct {
 	closed  bool
 	started bool
 	hearing bool // an audio track is being read
+	seeing  bool // a video track is being read
 }
 
 type queued struct {
@@ -233,6 +237,10 @@ func (s *session) onDataChannel(dc *webrtc.DataChannel) {
 // onTrack decodes the caller's Opus into 20 ms frames for the handler. Only
 // the first audio track is heard: the handler is fed from one goroutine.
 func (s *session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	if tr.Kind() == webrtc.RTPCodecTypeVideo {
+		s.onVideo(tr)
+		return
+	}
 	if tr.Kind() != webrtc.RTPCodecTypeAudio {
 		return
 	}
@@ -292,6 +300,46 @@ func (s *session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			}
 		}
 		s.metrics.frameTime.Observe(time.Since(arrived).Seconds())
+	}
+}
+
+// onVideo hands the caller's first video track to a VideoHandler, one
+// reassembled VP8 frame at a time; without one, it drains the track.
+func (s *session) onVideo(tr *webrtc.TrackRemote) {
+	s.mu.Lock()
+	if s.closed || s.seeing {
+		s.mu.Unlock()
+		return
+	}
+	s.seeing = true
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	vh, wants := s.handler.(VideoHandler)
+	if !wants || !strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeVP8) {
+		for {
+			if _, _, err := tr.ReadRTP(); err != nil && (rtc.IsClosed(err) || s.ctx.Err() != nil) {
+				return
+			}
+		}
+	}
+	// Up to 100 packets of reordering; VP8 at 90 kHz (RFC 7741).
+	sb := samplebuilder.New(100, &codecs.VP8Packet{}, 90000)
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			if rtc.IsClosed(err) || s.ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		s.lastHeard.Store(time.Now().UnixNano())
+		sb.Push(pkt)
+		for smp := sb.Pop(); smp != nil; smp = sb.Pop() {
+			if s.guard("OnVideo", func() error { vh.OnVideo(smp.Data, smp.PacketTimestamp); return nil }) != nil {
+				return
+			}
+		}
 	}
 }
 

@@ -40,6 +40,13 @@ var OpusCodec = webrtc.RTPCodecCapability{
 	SDPFmtpLine: "minptime=10;useinbandfec=1",
 }
 
+// VP8PayloadType is the RTP payload type Parley offers for VP8 (dynamic
+// range, as browsers and pion use by convention).
+const VP8PayloadType = 96
+
+// VP8Codec is the VP8 RTP codec (RFC 7741): 90 kHz clock.
+var VP8Codec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+
 // Factory makes peer connections that share one configured pion API.
 type Factory struct {
 	api          *webrtc.API
@@ -199,6 +206,12 @@ func newFactory(s webrtc.SettingEngine, cfg webrtc.Configuration) (*Factory, err
 		PayloadType:        OpusPayloadType,
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("rtc: register Opus: %w", err)
+	}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: VP8Codec,
+		PayloadType:        VP8PayloadType,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, fmt.Errorf("rtc: register VP8: %w", err)
 	}
 	// RTCP sender/receiver reports, NACK and TWCC, for stats and repair.
 	ir := &interceptor.Registry{}
