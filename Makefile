@@ -47,10 +47,11 @@ build: deps
 run: build
 	./$(BIN)/parley
 
-## test: build and run every test, the headless end-to-end ones included
+## test: build and run every test, the headless end-to-end ones included, one
+## package at a time (the audio and GUI tests measure real time)
 test: build
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -p 1 -timeout 20m ./...
 
 ## bench: connect time over 50 calls, echo round trip, transport and codec costs,
 ## then parley-agent under 10..200 concurrent echo calls (bench-load)

@@ -73,11 +73,18 @@ func TestCaptureAndPlayback(t *testing.T) {
 	elapsed := time.Since(start)
 	spk.Close()
 	played := rec.Stop()
-	_, ncc = audio.BestLag(pcm, played)
-	t.Logf("playback: NCC %.3f, %d underruns, wrote %.0f ms of audio in %v", ncc, spk.Underruns(), float64(len(padded))/48, elapsed)
-	if ncc < 0.95 {
-		t.Fatalf("played audio does not match: NCC %.3f", ncc)
+	// Compare quarter by quarter: a starved test process can make the sound
+	// server insert a gap (an underrun on its side), which shifts what
+	// follows but loses nothing that was written.
+	q := len(pcm) / 4
+	for i := 0; i < 4; i++ {
+		_, ncc := audio.BestLag(pcm[i*q:(i+1)*q], played)
+		if ncc < 0.95 {
+			t.Fatalf("quarter %d of the speech did not reach the speaker: NCC %.3f (%d underruns)", i+1, ncc, spk.Underruns())
+		}
 	}
+	_, ncc = audio.BestLag(pcm, played)
+	t.Logf("playback: whole-clip NCC %.3f (below 1 only if the server inserted a gap), %d underruns, wrote %.0f ms of audio in %v", ncc, spk.Underruns(), float64(len(padded))/48, elapsed)
 	if elapsed < time.Duration(len(padded)-4*audio.FrameSamples)*time.Second/audio.SampleRate {
 		t.Fatalf("WriteFrame was not paced by the device: %v for %d samples", elapsed, len(padded))
 	}
