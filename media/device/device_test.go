@@ -54,16 +54,22 @@ func TestCaptureAndPlayback(t *testing.T) {
 		t.Fatalf("captured audio does not match what the microphone heard: NCC %.3f", ncc)
 	}
 
-	rec := pa.Record(t)
 	spk, err := ctx.OpenPlayback("")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Let the playback stream settle before recording: a stream that joins
+	// a sink which is already running makes PulseAudio rewind the sink, and
+	// its monitor never sees what was rewound.
+	silence := make([]int16, audio.FrameSamples)
+	for i := 0; i < 25; i++ {
+		if err := spk.WriteFrame(tctx, silence); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := pa.Record(t)
 	start := time.Now()
-	// Lead with 300 ms of silence: when a stream joins a running null sink,
-	// PulseAudio rewinds the sink, and the monitor never sees what was
-	// rewound; only silence should be at stake.
-	padded := append(make([]int16, audio.SampleRate*3/10), pcm...)
+	padded := append(make([]int16, audio.SampleRate/5), pcm...)
 	padded = append(padded, make([]int16, audio.SampleRate/2)...)
 	for i := 0; i+audio.FrameSamples <= len(padded); i += audio.FrameSamples {
 		if err := spk.WriteFrame(tctx, padded[i:i+audio.FrameSamples]); err != nil {
@@ -73,15 +79,24 @@ func TestCaptureAndPlayback(t *testing.T) {
 	elapsed := time.Since(start)
 	spk.Close()
 	played := rec.Stop()
-	// Compare quarter by quarter: a starved test process can make the sound
+	// Compare 100 ms window by window: a starved machine can make the sound
 	// server insert a gap (an underrun on its side), which shifts what
-	// follows but loses nothing that was written.
-	q := len(pcm) / 4
-	for i := 0; i < 4; i++ {
-		_, ncc := audio.BestLag(pcm[i*q:(i+1)*q], played)
-		if ncc < 0.95 {
-			t.Fatalf("quarter %d of the speech did not reach the speaker: NCC %.3f (%d underruns)", i+1, ncc, spk.Underruns())
+	// follows but loses nothing that was written. Nearly every voiced
+	// window must be found intact.
+	var voiced, found int
+	for i := 0; i+audio.SampleRate/10 <= len(pcm); i += audio.SampleRate / 10 {
+		w := pcm[i : i+audio.SampleRate/10]
+		if audio.Level(w) < 0.25 { // quieter than -45 dBFS: not speech
+			continue
 		}
+		voiced++
+		if _, n := audio.BestLag(w, played); n >= 0.95 {
+			found++
+		}
+	}
+	t.Logf("%d of %d voiced 100 ms windows found intact", found, voiced)
+	if voiced == 0 || found < voiced*9/10 {
+		t.Fatalf("only %d of %d voiced 100 ms windows reached the speaker (%d underruns)", found, voiced, spk.Underruns())
 	}
 	_, ncc = audio.BestLag(pcm, played)
 	t.Logf("playback: whole-clip NCC %.3f (below 1 only if the server inserted a gap), %d underruns, wrote %.0f ms of audio in %v", ncc, spk.Underruns(), float64(len(padded))/48, elapsed)
