@@ -120,6 +120,37 @@ func TestLoopbackOnly(t *testing.T) {
 	}
 }
 
+// negotiate sends pc's SDP offer to the agent at url (non-trickle, real
+// signaling) and applies the answer; it returns the answer.
+func negotiate(t *testing.T, pc *webrtc.PeerConnection, url string) string {
+	t.Helper()
+	o, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(o); err != nil {
+		t.Fatal(err)
+	}
+	<-g
+	req, _ := http.NewRequest("POST", url+api.SessionsPath, strings.NewReader(pc.LocalDescription().SDP))
+	req.Header.Set("Content-Type", api.ContentTypeSDP)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	ans, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("offer: %d %s", resp.StatusCode, ans)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(ans)}); err != nil {
+		t.Fatal(err)
+	}
+	return string(ans)
+}
+
 type nopHandler struct{}
 
 func (nopHandler) Start(context.Context, agent.Output) error { return nil }
@@ -162,30 +193,7 @@ func dialAndSend(t *testing.T, url string, stop <-chan struct{}) (*webrtc.PeerCo
 			events <- e
 		}
 	})
-	o, _ := pc.CreateOffer(nil)
-	g := webrtc.GatheringCompletePromise(pc)
-	pc.SetLocalDescription(o)
-	<-g
-	req, _ := http.NewRequest("POST", url+api.SessionsPath, strings.NewReader(pc.LocalDescription().SDP))
-	req.Header.Set("Content-Type", api.ContentTypeSDP)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 201 {
-		t.Fatalf("offer: %v %v", resp, err)
-	}
-	var ans strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := resp.Body.Read(buf)
-		ans.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	resp.Body.Close()
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans.String()}); err != nil {
-		t.Fatal(err)
-	}
+	negotiate(t, pc, url)
 	enc, _ := opus.NewEncoder(0)
 	go func() {
 		defer enc.Close()

@@ -3,7 +3,6 @@ package agent_test
 import (
 	"context"
 	"image"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -18,7 +17,6 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/parley-app/parley/agent"
-	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/media/rtc"
 )
 
@@ -102,31 +100,9 @@ func TestVideoReachesAVideoHandler(t *testing.T) {
 			once.Do(func() { close(up) })
 		}
 	})
-	o, _ := pc.CreateOffer(nil)
-	g := webrtc.GatheringCompletePromise(pc)
-	pc.SetLocalDescription(o)
-	<-g
-	req, _ := http.NewRequest("POST", hs.URL+api.SessionsPath, strings.NewReader(pc.LocalDescription().SDP))
-	req.Header.Set("Content-Type", api.ContentTypeSDP)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 201 {
-		t.Fatalf("offer with video: %v %v", resp, err)
-	}
-	var ans strings.Builder
-	buf := make([]byte, 8192)
-	for {
-		n, err := resp.Body.Read(buf)
-		ans.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	resp.Body.Close()
-	if !strings.Contains(ans.String(), "VP8/90000") {
+	if ans := negotiate(t, pc, hs.URL); !strings.Contains(ans, "VP8/90000") {
 		t.Fatal("the answer does not accept VP8")
 	}
-	pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans.String()})
 	select {
 	case <-up:
 	case <-time.After(5 * time.Second):
