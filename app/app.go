@@ -13,6 +13,7 @@ import (
 
 	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/app/call"
+	"github.com/parley-app/parley/app/history"
 	"github.com/parley-app/parley/app/localagent"
 	"github.com/parley-app/parley/media/audio"
 	"github.com/parley-app/parley/media/device"
@@ -29,7 +30,9 @@ type Config struct {
 	// to accept the agent's private, loopback and link-local candidates.
 	ICEServers   []string
 	AllowPrivate bool
-	Log          *slog.Logger
+	// HistoryDir holds past conversations; "" means history.DefaultDir().
+	HistoryDir string
+	Log        *slog.Logger
 }
 
 // Status is everything the UI shows about the call.
@@ -55,6 +58,27 @@ type App struct {
 	devs     *device.Context
 	att      *attempt // the current call attempt, nil before the first
 	closed   bool
+	hist     *history.Store
+}
+
+// History returns the conversation history, opening it (and rebuilding its
+// search index if needed) on first use.
+func (a *App) History() (*history.Store, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.hist != nil {
+		return a.hist, nil
+	}
+	dir := a.cfg.HistoryDir
+	if dir == "" {
+		dir = history.DefaultDir()
+	}
+	s, err := history.Open(dir, a.cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	a.hist = s
+	return s, nil
 }
 
 // attempt is one press of Call: connecting, then the call, until it ends.
@@ -293,9 +317,14 @@ func (a *App) Close() error {
 	a.mu.Unlock()
 	a.Hangup()
 	a.mu.Lock()
-	devs := a.devs
-	a.devs = nil
+	devs, hist := a.devs, a.hist
+	a.devs, a.hist = nil, nil
 	a.mu.Unlock()
+	if hist != nil {
+		if err := hist.Close(); err != nil {
+			a.log.Warn("closing the history", "err", err)
+		}
+	}
 	if devs != nil {
 		if err := devs.Close(); err != nil {
 			a.log.Warn("closing the sound system", "err", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley-app/parley/app"
 	"github.com/parley-app/parley/app/call"
+	"github.com/parley-app/parley/app/history"
 	"github.com/parley-app/parley/assets"
 )
 
@@ -24,6 +25,7 @@ type Caller interface {
 	Hangup()
 	Status() app.Status
 	OnStatus(status func(app.Status), level func(float64))
+	History() (*history.Store, error)
 }
 
 // Window is the main call window's widgets.
@@ -36,6 +38,26 @@ type Window struct {
 	Level   *widget.ProgressBar
 	Connect *widget.Label
 	Message *widget.Label
+
+	HistoryButton *widget.Button
+	History       *HistoryWindow // open history window, if any
+}
+
+// openHistory shows the history window, opening the history on first use.
+func (w *Window) openHistory(a fyne.App) {
+	if w.History != nil {
+		w.History.Win.Show()
+		w.History.Win.RequestFocus()
+		return
+	}
+	store, err := w.caller.History()
+	if err != nil {
+		w.Message.SetText("Your conversation history could not be opened: " + err.Error())
+		return
+	}
+	w.History = NewHistoryWindow(a, store)
+	w.History.Win.SetOnClosed(func() { w.History = nil })
+	w.History.Win.Show()
 }
 
 // NewWindow builds the main window in a and binds it to c.
@@ -50,6 +72,7 @@ func NewWindow(a fyne.App, c Caller) *Window {
 		Message: widget.NewLabel(""),
 	}
 	w.Button = widget.NewButton("Call", w.toggle)
+	w.HistoryButton = widget.NewButton("History", func() { w.openHistory(a) })
 	w.Button.Importance = widget.HighImportance
 	w.Level.Max = 1
 	w.Level.TextFormatter = func() string { return "" }
@@ -62,7 +85,7 @@ func NewWindow(a fyne.App, c Caller) *Window {
 		widget.NewFormItem("Connect time", w.Connect),
 	)
 	w.Win.SetIcon(Icon)
-	w.Win.SetContent(container.NewVBox(w.Button, form, w.Message))
+	w.Win.SetContent(container.NewVBox(w.Button, form, w.Message, w.HistoryButton))
 	w.Win.Resize(fyne.NewSize(480, 320))
 	c.OnStatus(
 		func(s app.Status) { fyne.Do(func() { w.Render(s) }) },

@@ -10,6 +10,7 @@ import (
 
 	"github.com/parley-app/parley/app"
 	"github.com/parley-app/parley/app/call"
+	"github.com/parley-app/parley/app/history"
 )
 
 // fakeCaller stands in for app.App: it records intents and lets the test
@@ -21,6 +22,8 @@ type fakeCaller struct {
 	hangups int
 	status  func(app.Status)
 	level   func(float64)
+	hist    *history.Store
+	histErr error
 }
 
 func (f *fakeCaller) Call() {
@@ -39,6 +42,7 @@ func (f *fakeCaller) Status() app.Status {
 	return f.st
 }
 func (f *fakeCaller) OnStatus(s func(app.Status), l func(float64)) { f.status, f.level = s, l }
+func (f *fakeCaller) History() (*history.Store, error)             { return f.hist, f.histErr }
 
 func (f *fakeCaller) push(s app.Status) {
 	f.mu.Lock()
