@@ -25,30 +25,36 @@ const (
 	clientIP = "198.51.100.2"
 )
 
+// privileged returns a command run as root: directly when the test is
+// root (as in CI), else through sudo -n, as make deps does.
+func privileged(name string, args ...string) *exec.Cmd {
+	if os.Geteuid() == 0 {
+		return exec.Command(name, args...)
+	}
+	return exec.Command("sudo", append([]string{"-n", name}, args...)...)
+}
+
 func ipCmd(t *testing.T, args ...string) {
 	t.Helper()
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+	if out, err := privileged("ip", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ip %s: %v: %s (this test makes a network namespace: run it as root or with passwordless sudo)", strings.Join(args, " "), err, out)
 	}
 }
 
 // netns makes a network namespace joined to this one by a veth pair:
-// agentIP inside, clientIP outside. It needs root and iproute2 (CI runs as
-// root).
+// agentIP inside, clientIP outside. It needs iproute2 and root, or
+// passwordless sudo (CI runs as root).
 func netns(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("this test makes a network namespace and needs root (CI runs as root)")
-	}
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Fatal("ip (iproute2) is not installed: run make deps")
 	}
 	ns := fmt.Sprintf("parley-test-%d", os.Getpid())
 	vethOut, vethIn := fmt.Sprintf("pt%do", os.Getpid()%100000), fmt.Sprintf("pt%di", os.Getpid()%100000)
 	ipCmd(t, "netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	t.Cleanup(func() { privileged("ip", "netns", "del", ns).Run() })
 	ipCmd(t, "link", "add", vethOut, "type", "veth", "peer", "name", vethIn)
-	t.Cleanup(func() { exec.Command("ip", "link", "del", vethOut).Run() })
+	t.Cleanup(func() { privileged("ip", "link", "del", vethOut).Run() })
 	ipCmd(t, "link", "set", vethIn, "netns", ns)
 	ipCmd(t, "addr", "add", clientIP+"/24", "dev", vethOut)
 	ipCmd(t, "link", "set", vethOut, "up")
@@ -69,7 +75,7 @@ func TestRemoteModeAcrossNamespaces(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	var logs bytes.Buffer
-	cmd := exec.Command("ip", "netns", "exec", ns, bin, "--listen", agentIP+":8443", "--token", "remote-token")
+	cmd := privileged("ip", "netns", "exec", ns, bin, "--listen", agentIP+":8443", "--token", "remote-token")
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
