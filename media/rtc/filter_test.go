@@ -19,6 +19,9 @@ func TestFilterRemoteCandidates(t *testing.T) {
 		"a=candidate:8 1 udp 2130706431 3c8f1f0e-8a55-4d0e.local 50007 typ host",
 		"a=candidate:9 1 udp 1694498815 198.51.100.9 40000 typ srflx raddr 0.0.0.0 rport 0",
 		"a=candidate:10 1 udp 2130706431 2001:db8::7 50008 typ host",
+		"a=candidate:11 1 udp 2130706431 100.72.1.2 50009 typ host",
+		"a=candidate:12 1 udp 2130706431 fd12:3456::1 50010 typ host",
+		"a=candidate:13 1 udp 2130706431 ::ffff:192.168.0.9 50011 typ host",
 		"a=candidate:broken",
 		"a=end-of-candidates",
 		"",
@@ -29,16 +32,16 @@ func TestFilterRemoteCandidates(t *testing.T) {
 			t.Errorf("dropped %s", keep)
 		}
 	}
-	for _, drop := range []string{"192.168.", "10.0.0.5", "127.0.0.1 ", "169.254.", "fe80::", "0.0.0.0 50006", ".local", "candidate:broken"} {
+	for _, drop := range []string{"192.168.", "10.0.0.5", "127.0.0.1 ", "169.254.", "fe80::", "0.0.0.0 50006", ".local", "candidate:broken", "100.72.", "fd12:", "::ffff:"} {
 		if strings.Contains(out, drop) {
 			t.Errorf("kept %s", drop)
 		}
 	}
-	if dropped != 8 {
-		t.Errorf("dropped %d, want 8", dropped)
+	if dropped != 11 {
+		t.Errorf("dropped %d, want 11", dropped)
 	}
 	f, _ := NewRemote(nil, nil)
-	if _, n := f.RemoteDescription(sdp); n != 8 {
+	if _, n := f.RemoteDescription(sdp); n != 11 {
 		t.Errorf("remote factory dropped %d", n)
 	}
 	lan, _ := NewRemote(nil, nil, AllowPrivate())
