@@ -127,15 +127,22 @@ func (s *session) answer(ctx context.Context, offer string) (string, error) {
 // start runs the handler and the sender; called once the answer is sent.
 func (s *session) start() error {
 	s.mu.Lock()
+	if s.closed { // ended (shutdown, reclaim) before it could start
+		s.mu.Unlock()
+		return errors.New("agent: session closed before it started")
+	}
 	s.started = true
+	s.wg.Add(4) // the three loops, and Start itself: close waits for it
 	s.mu.Unlock()
 	if err := s.guard("Start", func() error { return s.handler.Start(s.ctx, s) }); err != nil {
+		s.wg.Add(-3)
+		s.wg.Done()
 		return fmt.Errorf("handler start: %w", err)
 	}
-	s.wg.Add(3)
 	go s.sendLoop()
 	go s.watch()
 	go s.keepalive()
+	s.wg.Done()
 	return nil
 }
 
@@ -229,6 +236,14 @@ func (s *session) onDataChannel(dc *webrtc.DataChannel) {
 		if s.keep.Handle(e) {
 			return
 		}
+		s.mu.Lock()
+		if s.closed { // no handler calls after close began (Stop follows)
+			s.mu.Unlock()
+			return
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		defer s.wg.Done()
 		s.lastHeard.Store(time.Now().UnixNano())
 		_ = s.guard("OnEvent", func() error { s.handler.OnEvent(e); return nil })
 	})

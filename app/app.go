@@ -59,15 +59,24 @@ type App struct {
 	att      *attempt // the current call attempt, nil before the first
 	closed   bool
 	hist     *history.Store
+	histMu   sync.Mutex // serialises opening the history
 }
 
 // History returns the conversation history, opening it (and rebuilding its
-// search index if needed) on first use.
+// search index if needed) on first use. Opening can take a while: call it
+// off the UI goroutine. It returns history.ErrInUse when another Parley
+// process holds the history, and an error after Close.
 func (a *App) History() (*history.Store, error) {
+	a.histMu.Lock() // not a.mu: a rebuild must not stall the call's status
+	defer a.histMu.Unlock()
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.hist != nil {
-		return a.hist, nil
+	hist, closed := a.hist, a.closed
+	a.mu.Unlock()
+	if closed {
+		return nil, errors.New("app: closed")
+	}
+	if hist != nil {
+		return hist, nil
 	}
 	dir := a.cfg.HistoryDir
 	if dir == "" {
@@ -77,7 +86,9 @@ func (a *App) History() (*history.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.mu.Lock()
 	a.hist = s
+	a.mu.Unlock()
 	return s, nil
 }
 
@@ -316,6 +327,8 @@ func (a *App) Close() error {
 	a.closed = true
 	a.mu.Unlock()
 	a.Hangup()
+	a.histMu.Lock() // wait for an opening history
+	defer a.histMu.Unlock()
 	a.mu.Lock()
 	devs, hist := a.devs, a.hist
 	a.devs, a.hist = nil, nil

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -161,7 +162,7 @@ func (h *HistoryWindow) run(gen int, q history.Query, from string) {
 	var msg string
 	if from != "" {
 		t, err := time.ParseInLocation("2006-01-02", from, time.Local)
-		if err != nil {
+		if err != nil || t.Year() < 1970 || t.Year() > 2200 {
 			msg = "Write the date as YYYY-MM-DD, e.g. 2026-11-14."
 		}
 		q.From = t
@@ -170,6 +171,8 @@ func (h *HistoryWindow) run(gen int, q history.Query, from string) {
 		var err error
 		hits, err = h.archive.Search(q)
 		switch {
+		case errors.Is(err, history.ErrEmptyQuery):
+			msg = ""
 		case err != nil:
 			msg = "Search failed: " + err.Error()
 		case len(hits) == 0:

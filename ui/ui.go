@@ -4,6 +4,7 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
 
 	"fyne.io/fyne/v2"
@@ -43,21 +44,32 @@ type Window struct {
 	History       *HistoryWindow // open history window, if any
 }
 
-// openHistory shows the history window, opening the history on first use.
+// openHistory shows the history window, opening the history on first use
+// off the UI goroutine (a first open may rebuild the search index).
 func (w *Window) openHistory(a fyne.App) {
 	if w.History != nil {
 		w.History.Win.Show()
 		w.History.Win.RequestFocus()
 		return
 	}
-	store, err := w.caller.History()
-	if err != nil {
-		w.Message.SetText("Your conversation history could not be opened: " + err.Error())
-		return
-	}
-	w.History = NewHistoryWindow(a, store)
-	w.History.Win.SetOnClosed(func() { w.History = nil })
-	w.History.Win.Show()
+	w.HistoryButton.Disable()
+	go func() {
+		store, err := w.caller.History()
+		fyne.Do(func() {
+			w.HistoryButton.Enable()
+			if err != nil {
+				msg := "Your conversation history could not be opened: " + err.Error()
+				if errors.Is(err, history.ErrInUse) {
+					msg = "Your conversation history is open in another Parley window or command. Close it and try again."
+				}
+				w.Message.SetText(msg)
+				return
+			}
+			w.History = NewHistoryWindow(a, store)
+			w.History.Win.SetOnClosed(func() { w.History = nil })
+			w.History.Win.Show()
+		})
+	}()
 }
 
 // NewWindow builds the main window in a and binds it to c.

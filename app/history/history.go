@@ -29,7 +29,7 @@ import (
 
 // SchemaVersion names the index layout; an index of another version is
 // rebuilt from the logs.
-const SchemaVersion = "1"
+const SchemaVersion = "2" // 2: neutral field without stop words, with term vectors
 
 // Roles of a turn.
 const (
@@ -89,14 +89,83 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("history: %w", err)
 	}
 	idx, err := openIndex(s.indexDir())
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrInUse):
+		return nil, err // never rebuild under another process's feet
+	case err != nil:
 		s.log.Warn("rebuilding the search index", "reason", err)
 		if idx, err = s.rebuild(); err != nil {
 			return nil, err
 		}
+	default:
+		s.idx = idx
+		s.reconcile()
 	}
 	s.idx = idx
 	return s, nil
+}
+
+// reconcile indexes again any conversation whose last turn the index lacks:
+// a crash between writing a turn to the log and indexing it, or an indexing
+// error, would otherwise hide that turn from search for good. It reads only
+// the end of each log.
+func (s *Store) reconcile() {
+	ids, err := s.Conversations()
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		last, err := s.lastTurn(id)
+		if err != nil || last == nil {
+			continue
+		}
+		if d, err := s.idx.Document(docID(last)); err == nil && d != nil {
+			continue
+		}
+		turns, err := s.read(id)
+		if err != nil {
+			continue
+		}
+		b := s.idx.NewBatch()
+		for i := range turns {
+			_ = b.Index(docID(&turns[i]), doc(&turns[i]))
+		}
+		if err := s.idx.Batch(b); err != nil {
+			s.log.Warn("re-indexing a conversation", "conversation", id, "err", err)
+			continue
+		}
+		s.log.Info("re-indexed a conversation the index had missed", "conversation", id, "turns", len(turns))
+	}
+}
+
+// lastTurn reads the last complete turn of a log from its last 64 KiB.
+func (s *Store) lastTurn(id string) (*Turn, error) {
+	p, err := s.logPath(id)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	off := max(st.Size()-64<<10, 0)
+	buf := make([]byte, st.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	lines := bytes.Split(bytes.TrimRight(buf, "\n"), []byte("\n"))
+	for i := len(lines) - 1; i >= 0; i-- {
+		var t Turn
+		if json.Unmarshal(lines[i], &t) == nil && t.Conversation == id {
+			return &t, nil
+		}
+	}
+	return nil, nil
 }
 
 func (s *Store) logDir() string   { return filepath.Join(s.dir, "conversations") }
@@ -145,6 +214,7 @@ func (s *Store) Append(t *Turn) error {
 		return fmt.Errorf("history: %w", err)
 	}
 	if err := appendLine(p, append(line, '\n')); err != nil {
+		delete(s.seqs, t.Conversation) // re-read the log next time: the line may be there
 		return err
 	}
 	s.seqs[t.Conversation] = t.Seq

@@ -286,3 +286,68 @@ func TestAppendValidates(t *testing.T) {
 		}
 	}
 }
+
+// TestStopWordsAndPhrases: what people type includes "the", "to be", "in".
+func TestStopWordsAndPhrases(t *testing.T) {
+	s := open(t, t.TempDir())
+	id := NewConversation(time.Now())
+	for _, line := range []string{"what is the weather in paris", "to be or not to be", "the budget for next year"} {
+		turn := Turn{Conversation: id, Role: RoleUser, Text: line, Start: time.Now()}
+		if err := s.Append(&turn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for q, want := range map[string]int{
+		"the weather":        1,
+		"weather in":         1,
+		"about the budget":   0, // "about" was never said
+		"budget the":         1,
+		`"to be or not"`:     1,
+		`"weather in paris"`: 1,
+		"weather i":          1, // typing "in"
+		`"paris weather"`:    0,
+	} {
+		hits, err := s.Search(Query{Words: q})
+		if err != nil || len(hits) != want {
+			t.Errorf("%s: %d hits, %v; want %d", q, len(hits), err, want)
+		}
+	}
+}
+
+// TestReconcile: a turn in the log that the index never got (a crash
+// between the two) is indexed when the history is opened again.
+func TestReconcile(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := NewConversation(time.Now())
+	first := Turn{Conversation: id, Role: RoleUser, Text: "first words", Start: time.Now()}
+	if err := s.Append(&first); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	line, _ := json.Marshal(Turn{Conversation: id, Seq: 2, Role: RoleAgent, Text: "lost zebra sentence", Start: time.Now()})
+	f, _ := os.OpenFile(filepath.Join(dir, "conversations", id+".jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	f.Write(append(line, '\n'))
+	f.Close()
+	s = open(t, dir)
+	if hits, _ := s.Search(Query{Words: "zebra"}); len(hits) != 1 {
+		t.Fatalf("the unindexed turn is still not found: %d hits", len(hits))
+	}
+}
+
+// TestInUse: a second process opening the same history gets ErrInUse
+// after a short wait instead of hanging or rebuilding under the first.
+func TestInUse(t *testing.T) {
+	dir := t.TempDir()
+	open(t, dir)
+	start := time.Now()
+	if _, err := Open(dir, nil); !errors.Is(err, ErrInUse) {
+		t.Fatalf("second open: %v, want ErrInUse", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatal("the second open waited too long")
+	}
+}

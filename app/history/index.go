@@ -9,11 +9,14 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
-	"github.com/blevesearch/bleve/v2/analysis/analyzer/standard"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 var schemaKey = []byte("parley_schema_version")
@@ -32,21 +35,29 @@ func doc(t *Turn) indexed {
 
 func docID(t *Turn) string { return t.Conversation + "/" + strconv.Itoa(t.Seq) }
 
+// neutralAnalyzer is the language-neutral fallback: Unicode word
+// segmentation and lower case, no stemming and no stop words, so "the",
+// "to be" and words of any language can be found.
+const neutralAnalyzer = "parley_neutral"
+
 // newMapping: "text" with bleve's English analyzer (stemming, stop words)
-// and again as "text_any" with the language-neutral standard analyzer (for
-// prefixes and non-English words); role and conversation as keywords; start
-// as a date.
+// and again as "text_any" with the neutral analyzer (stop words, prefixes,
+// other languages); role and conversation as keywords; start as a date.
 func newMapping() mapping.IndexMapping {
 	m := bleve.NewIndexMapping()
+	_ = m.AddCustomAnalyzer(neutralAnalyzer, map[string]interface{}{ // a static definition cannot fail
+		"type":          custom.Name,
+		"tokenizer":     unicode.Name,
+		"token_filters": []string{lowercase.Name},
+	})
 	d := bleve.NewDocumentMapping()
 	english := bleve.NewTextFieldMapping()
 	english.Analyzer = en.AnalyzerName
 	english.Name = "text"
 	neutral := bleve.NewTextFieldMapping()
-	neutral.Analyzer = standard.Name
+	neutral.Analyzer = neutralAnalyzer
 	neutral.Name = "text_any"
-	neutral.Store = false
-	neutral.IncludeTermVectors = false
+	neutral.Store = false // the text is stored once, in "text"
 	d.AddFieldMappingsAt("text", english, neutral)
 	kw := bleve.NewKeywordFieldMapping()
 	kw.Analyzer = keyword.Name
@@ -57,8 +68,18 @@ func newMapping() mapping.IndexMapping {
 	return m
 }
 
+// ErrInUse is returned by Open when another process holds the history's
+// index (another Parley, or a `parley history` command).
+var ErrInUse = errors.New("history: in use by another Parley process")
+
+// lockTimeout bounds the wait for the index's file lock.
+const lockTimeout = "1s"
+
 func openIndex(dir string) (bleve.Index, error) {
-	idx, err := bleve.Open(dir)
+	idx, err := bleve.OpenUsing(dir, map[string]interface{}{"bolt_timeout": lockTimeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("%w (%s)", ErrInUse, dir)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -152,9 +173,15 @@ func (s *Store) Search(q Query) ([]Hit, error) {
 	}
 	var must []query.Query
 	for i, w := range words {
-		m := bleve.NewMatchQuery(w)
-		m.SetField("text")
-		alts := []query.Query{m}
+		// Each word must match: as an English stem, or as itself (stop
+		// words, other languages), or, for the word being typed, as the
+		// start of a word.
+		english := bleve.NewMatchQuery(w)
+		english.SetField("text")
+		exact := bleve.NewMatchQuery(w)
+		exact.SetField("text_any")
+		exact.Analyzer = neutralAnalyzer // by name: the field is not at its own path
+		alts := []query.Query{english, exact}
 		if i == len(words)-1 {
 			for _, field := range []string{"text", "text_any"} {
 				p := bleve.NewPrefixQuery(strings.ToLower(w))
@@ -165,9 +192,12 @@ func (s *Store) Search(q Query) ([]Hit, error) {
 		must = append(must, bleve.NewDisjunctionQuery(alts...))
 	}
 	for _, p := range phrases {
-		m := bleve.NewMatchPhraseQuery(p)
-		m.SetField("text")
-		must = append(must, m)
+		english := bleve.NewMatchPhraseQuery(p)
+		english.SetField("text")
+		exact := bleve.NewMatchPhraseQuery(p)
+		exact.SetField("text_any")
+		exact.Analyzer = neutralAnalyzer
+		must = append(must, bleve.NewDisjunctionQuery(english, exact))
 	}
 	if q.Role != "" {
 		r := bleve.NewTermQuery(q.Role)

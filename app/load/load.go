@@ -243,6 +243,13 @@ func dial(ctx context.Context, f *rtc.Factory, sig *signal.Client) (*call, error
 		return fail(err)
 	}
 	c.loc = s.Location
+	fail = func(err error) (*call, error) {
+		_ = pc.Close()
+		dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = sig.DeleteSession(dctx, c.loc) // give the agent its slot back now
+		cancel()
+		return nil, err
+	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: s.Answer}); err != nil {
 		return fail(err)
 	}

@@ -74,15 +74,17 @@ Flags:
 	fs.StringVar(&c.tokenFile, "token-file", "", "read the bearer token from this `file` (first line)")
 	fs.IntVar(&c.maxSessions, "max-sessions", 8, "concurrent calls; more get 503 with Retry-After")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 10*time.Minute, "end a call from which nothing (audio or events) has come for this long; 0 never")
-	fs.Func("ice-server", "STUN/TURN `URL`, repeatable; credentials as turn:user:password@host:port", func(v string) error {
-		c.iceServers = append(c.iceServers, v)
+	fs.Func("ice-server", "STUN/TURN `URL`, repeatable (or a comma-separated list); credentials as turn:user:password@host:port, ':' in them as %3A", func(v string) error {
+		c.iceServers = append(c.iceServers, splitURLs(v)...)
 		return nil
 	})
-	fs.Func("nat-1to1-ip", "public `IP` to advertise for host candidates (agent behind a 1:1 NAT), repeatable", func(v string) error {
-		if net.ParseIP(v) == nil {
-			return fmt.Errorf("%q is not an IP address", v)
+	fs.Func("nat-1to1-ip", "public `IP` to advertise for host candidates (agent behind a 1:1 NAT), repeatable or comma-separated", func(v string) error {
+		for _, ip := range strings.Split(v, ",") {
+			if ip = strings.TrimSpace(ip); net.ParseIP(ip) == nil {
+				return fmt.Errorf("%q is not an IP address", ip)
+			}
+			c.nat1to1 = append(c.nat1to1, strings.TrimSpace(ip))
 		}
-		c.nat1to1 = append(c.nat1to1, v)
 		return nil
 	})
 	fs.BoolVar(&c.allowPrivate, "allow-private", false, "accept ICE candidates with private, loopback or link-local addresses from clients (agent and clients on one LAN)")
@@ -91,7 +93,7 @@ Flags:
 	fs.StringVar(&c.tlsKey, "tls-key", "", "the private key `file` for --tls-cert (PEM)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("PARLEY"), ff.WithEnvVarSplit(",")); err != nil {
+	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("PARLEY")); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -122,6 +124,21 @@ Flags:
 	return c, nil
 }
 
+// splitURLs splits a comma-separated list of STUN/TURN URLs, keeping commas
+// that are part of a password (a piece that does not start with a scheme
+// belongs to the one before).
+func splitURLs(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if len(out) > 0 && !strings.HasPrefix(p, "stun") && !strings.HasPrefix(p, "turn") {
+			out[len(out)-1] += "," + p
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 func newLogger(c config, w io.Writer) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -132,6 +149,11 @@ func newLogger(c config, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+func isLoopbackListen(listen string) bool {
+	host, _, _ := net.SplitHostPort(listen)
+	return rtc.IsLoopback(host)
 }
 
 func newFactory(c config, log *slog.Logger) (*rtc.Factory, error) {
@@ -183,6 +205,9 @@ func run(args []string, stderr io.Writer) int {
 	srv, err := agent.NewServer(agent.Config{
 		Token: c.token, Handler: echo.New(echo.Config{Log: log}), Factory: factory, Log: log,
 		MaxSessions: c.maxSessions, IdleTimeout: c.idleTimeout,
+		// Serving this machine only: also refuse non-loopback Host headers
+		// (DNS rebinding), as the app's local agent does.
+		LoopbackOnly: isLoopbackListen(c.listen),
 	})
 	if err != nil {
 		log.Error("server", "err", err)

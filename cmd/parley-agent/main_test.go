@@ -120,7 +120,10 @@ func TestFlags(t *testing.T) {
 		{"token from env", nil, map[string]string{"PARLEY_TOKEN": "e", "PARLEY_MAX_SESSIONS": "3"}, "", func(c config) bool { return c.token == "e" && c.maxSessions == 3 }},
 		{"flag wins over env", []string{"--max-sessions", "5"}, map[string]string{"PARLEY_TOKEN": "e", "PARLEY_MAX_SESSIONS": "3"}, "", func(c config) bool { return c.maxSessions == 5 }},
 		{"token file", []string{"--token-file", tokFile}, nil, "", func(c config) bool { return c.token == "from-file" }},
-		{"repeatable from env", []string{"--token", "t"}, map[string]string{"PARLEY_ICE_SERVER": "stun:a:3478,turn:u:p@b:3478"}, "", func(c config) bool { return len(c.iceServers) == 2 }},
+		{"repeatable from env", []string{"--token", "t"}, map[string]string{"PARLEY_ICE_SERVER": "stun:a:3478,turn:u:p,w@b:3478"}, "", func(c config) bool {
+			return len(c.iceServers) == 2 && c.iceServers[1] == "turn:u:p,w@b:3478"
+		}},
+		{"comma in token", nil, map[string]string{"PARLEY_TOKEN": "ab,cd"}, "", func(c config) bool { return c.token == "ab,cd" }},
 		{"no token", nil, nil, "token is required", nil},
 		{"missing token file", []string{"--token-file", filepath.Join(dir, "nope")}, nil, "--token-file", nil},
 		{"zero sessions", []string{"--token", "t", "--max-sessions", "0"}, nil, "--max-sessions", nil},

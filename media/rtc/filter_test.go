@@ -22,6 +22,10 @@ func TestFilterRemoteCandidates(t *testing.T) {
 		"a=candidate:11 1 udp 2130706431 100.72.1.2 50009 typ host",
 		"a=candidate:12 1 udp 2130706431 fd12:3456::1 50010 typ host",
 		"a=candidate:13 1 udp 2130706431 ::ffff:192.168.0.9 50011 typ host",
+		"a=candidate:14 1 udp 2130706431 255.255.255.255 50012 typ host",
+		"a=candidate:15 1 udp 2130706431 198.18.0.7 50013 typ host",
+		"a=candidate:16 1 udp 2130706431 ::10.0.0.1 50014 typ host",
+		"a=candidate:17 1 udp 2130706431 64:ff9b::a00:1 50015 typ host",
 		"a=candidate:broken",
 		"a=end-of-candidates",
 		"",
@@ -32,16 +36,16 @@ func TestFilterRemoteCandidates(t *testing.T) {
 			t.Errorf("dropped %s", keep)
 		}
 	}
-	for _, drop := range []string{"192.168.", "10.0.0.5", "127.0.0.1 ", "169.254.", "fe80::", "0.0.0.0 50006", ".local", "candidate:broken", "100.72.", "fd12:", "::ffff:"} {
+	for _, drop := range []string{"192.168.", "10.0.0.5", "127.0.0.1 ", "169.254.", "fe80::", "0.0.0.0 50006", ".local", "candidate:broken", "100.72.", "fd12:", "::ffff:", "255.255.255.255", "198.18.", "::10.0.0.1", "64:ff9b"} {
 		if strings.Contains(out, drop) {
 			t.Errorf("kept %s", drop)
 		}
 	}
-	if dropped != 11 {
-		t.Errorf("dropped %d, want 11", dropped)
+	if dropped != 15 {
+		t.Errorf("dropped %d, want 15", dropped)
 	}
 	f, _ := NewRemote(nil, nil)
-	if _, n := f.RemoteDescription(sdp); n != 11 {
+	if _, n := f.RemoteDescription(sdp); n != 15 {
 		t.Errorf("remote factory dropped %d", n)
 	}
 	lan, _ := NewRemote(nil, nil, AllowPrivate())
@@ -52,4 +56,15 @@ func TestFilterRemoteCandidates(t *testing.T) {
 	if _, n := loop.RemoteDescription(sdp); n != 0 {
 		t.Errorf("loopback factory dropped %d", n)
 	}
+}
+
+func FuzzFilterRemoteCandidates(f *testing.F) {
+	f.Add("a=candidate:1 1 udp 2130706431 203.0.113.7 50000 typ host\r\n")
+	f.Add("a=candidate:1 1 udp 1 ::ffff:0:0 1 typ host\r\na=candidate:x")
+	f.Fuzz(func(t *testing.T, sdp string) {
+		out, dropped := FilterRemoteCandidates(sdp)
+		if dropped < 0 || len(out) > len(sdp) {
+			t.Fatalf("dropped %d, %d bytes out of %d", dropped, len(out), len(sdp))
+		}
+	})
 }

@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/pion/webrtc/v4"
@@ -19,6 +20,14 @@ func ParseICEServer(s string) (webrtc.ICEServer, error) {
 		user, pass, ok := strings.Cut(rest[:at], ":")
 		if !ok {
 			return webrtc.ICEServer{}, fmt.Errorf("ICE server %q: credentials must be user:password@", redact(s))
+		}
+		// ':' in a user name (TURN REST credentials are "expiry:user")
+		// is written %3A; other escapes work too.
+		var err1, err2 error
+		user, err1 = url.PathUnescape(user)
+		pass, err2 = url.PathUnescape(pass)
+		if err1 != nil || err2 != nil {
+			return webrtc.ICEServer{}, fmt.Errorf("ICE server %q: bad %%-escape in the credentials", redact(s))
 		}
 		srv = webrtc.ICEServer{URLs: []string{scheme + ":" + rest[at+1:]}, Username: user, Credential: pass}
 	}
