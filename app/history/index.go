@@ -171,22 +171,41 @@ func (s *Store) Search(q Query) ([]Hit, error) {
 	if len(words) == 0 && len(phrases) == 0 {
 		return nil, ErrEmptyQuery
 	}
-	var must []query.Query
+	var must, should []query.Query
+	stop := make([]bool, len(words))
+	allStop := true
 	for i, w := range words {
-		// Each word must match: as an English stem, or as itself (stop
-		// words, other languages), or, for the word being typed, as the
-		// start of a word.
-		english := bleve.NewMatchQuery(w)
-		english.SetField("text")
-		exact := bleve.NewMatchQuery(w)
-		exact.SetField("text_any")
-		exact.Analyzer = neutralAnalyzer // by name: the field is not at its own path
-		alts := []query.Query{english, exact}
-		if i == len(words)-1 {
-			for _, field := range []string{"text", "text_any"} {
-				p := bleve.NewPrefixQuery(strings.ToLower(w))
-				p.SetField(field)
-				alts = append(alts, p)
+		stop[i] = s.isStopWord(w)
+		allStop = allStop && stop[i]
+	}
+	for i, w := range words {
+		last := i == len(words)-1
+		// A stop word ("the", "in") only counts when the query has nothing
+		// else, as a search engine would; quoted phrases keep every word.
+		if stop[i] && !allStop && !last {
+			continue
+		}
+		var alts []query.Query
+		if stop[i] {
+			exact := bleve.NewMatchQuery(w)
+			exact.SetField("text_any")
+			exact.Analyzer = neutralAnalyzer // by name: the field is not at its own path
+			alts = append(alts, exact)
+		} else {
+			english := bleve.NewMatchQuery(w)
+			english.SetField("text")
+			alts = append(alts, english)
+		}
+		if last {
+			// The word being typed may be the start of a word. Its stop
+			// words are not in "text", so a stop word being typed only
+			// ranks what the other words find.
+			p := bleve.NewPrefixQuery(strings.ToLower(w))
+			p.SetField("text")
+			alts = append(alts, p)
+			if len(words) > 1 && (stop[i] || len([]rune(w)) <= 2) {
+				should = append(should, bleve.NewDisjunctionQuery(alts...))
+				continue
 			}
 		}
 		must = append(must, bleve.NewDisjunctionQuery(alts...))
@@ -213,7 +232,14 @@ func (s *Store) Search(q Query) ([]Hit, error) {
 	if size == 0 {
 		size = 20
 	}
-	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(must...), size, 0, false)
+	var q0 query.Query = bleve.NewConjunctionQuery(must...)
+	if len(should) > 0 {
+		bq := bleve.NewBooleanQuery()
+		bq.AddMust(must...)
+		bq.AddShould(should...)
+		q0 = bq
+	}
+	req := bleve.NewSearchRequestOptions(q0, size, 0, false)
 	req.Fields = []string{"text", "role", "conversation", "start"}
 	req.Highlight = bleve.NewHighlightWithStyle("html")
 	req.Highlight.AddField("text")
@@ -234,6 +260,13 @@ func (s *Store) Search(q Query) ([]Hit, error) {
 		hits = append(hits, hit)
 	}
 	return hits, nil
+}
+
+// isStopWord reports whether the English analyzer drops w entirely ("the",
+// "to"): such words are matched as themselves instead.
+func (s *Store) isStopWord(w string) bool {
+	a := s.idx.Mapping().AnalyzerNamed(en.AnalyzerName)
+	return a != nil && len(a.Analyze([]byte(w))) == 0
 }
 
 // splitQuery separates "quoted phrases" from single words.
