@@ -48,6 +48,18 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
+// remoteFlags adds the remote-mode transport flags that the app and
+// `parley call` share: STUN/TURN servers and --allow-private.
+func remoteFlags(fs *flag.FlagSet) (iceServers *[]string, allowPrivate *bool) {
+	iceServers = new([]string)
+	fs.Func("ice-server", "remote mode: STUN/TURN `URL`, repeatable (turn:user:password@host:port)", func(v string) error {
+		*iceServers = append(*iceServers, v)
+		return nil
+	})
+	allowPrivate = fs.Bool("allow-private", false, "remote mode: accept the agent's private, loopback and link-local ICE candidates (agent on this LAN)")
+	return iceServers, allowPrivate
+}
+
 func runGUI(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -60,12 +72,7 @@ func runGUI(args []string, stderr io.Writer) int {
 	mic := fs.String("mic", "", "microphone name or ID; empty for the system default")
 	speaker := fs.String("speaker", "", "speaker name or ID; empty for the system default")
 	autoCall := fs.Bool("call", false, "start a call as soon as the window opens")
-	var iceServers []string
-	fs.Func("ice-server", "remote mode: STUN/TURN `URL`, repeatable (turn:user:password@host:port)", func(v string) error {
-		iceServers = append(iceServers, v)
-		return nil
-	})
-	allowPrivate := fs.Bool("allow-private", false, "remote mode: accept the agent's private, loopback and link-local ICE candidates (agent on this LAN)")
+	iceServers, allowPrivate := remoteFlags(fs)
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -77,7 +84,7 @@ func runGUI(args []string, stderr io.Writer) int {
 	}
 	core, err := app.New(app.Config{
 		AgentURL: *agentURL, Token: *token, MicID: *mic, SpeakerID: *speaker, Log: log,
-		ICEServers: iceServers, AllowPrivate: *allowPrivate,
+		ICEServers: *iceServers, AllowPrivate: *allowPrivate,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "parley: could not start:", err)
@@ -120,12 +127,7 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 	agentURL := fs.String("agent", "", "URL of a remote agent; empty runs the agent in-process")
 	token := fs.String("token", os.Getenv("PARLEY_TOKEN"), "bearer token for --agent (env PARLEY_TOKEN)")
 	timeout := fs.Duration("timeout", 0, "how long to wait for the answer after the input ends (default 15s)")
-	var iceServers []string
-	fs.Func("ice-server", "remote mode: STUN/TURN `URL`, repeatable (turn:user:password@host:port)", func(v string) error {
-		iceServers = append(iceServers, v)
-		return nil
-	})
-	allowPrivate := fs.Bool("allow-private", false, "remote mode: accept the agent's private, loopback and link-local ICE candidates (agent on this LAN)")
+	iceServers, allowPrivate := remoteFlags(fs)
 	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -143,7 +145,7 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	rep, err := headless.Run(ctx, headless.Options{
 		Input: *input, Output: *output, AgentURL: *agentURL, Token: *token, Timeout: *timeout, Log: log,
-		ICEServers: iceServers, AllowPrivate: *allowPrivate,
+		ICEServers: *iceServers, AllowPrivate: *allowPrivate,
 	})
 	if err != nil {
 		msg := err.Error()

@@ -124,16 +124,7 @@ func TestLoopbackOnly(t *testing.T) {
 // signaling) and applies the answer; it returns the answer.
 func negotiate(t *testing.T, pc *webrtc.PeerConnection, url string) string {
 	t.Helper()
-	o, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(o); err != nil {
-		t.Fatal(err)
-	}
-	<-g
-	req, _ := http.NewRequest("POST", url+api.SessionsPath, strings.NewReader(pc.LocalDescription().SDP))
+	req, _ := http.NewRequest("POST", url+api.SessionsPath, strings.NewReader(gatheredOffer(t, pc)))
 	req.Header.Set("Content-Type", api.ContentTypeSDP)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
@@ -179,14 +170,7 @@ func (panicky) Stop()             {}
 // returns its peer connection and a channel that gets every event.
 func dialAndSend(t *testing.T, url string, stop <-chan struct{}) (*webrtc.PeerConnection, <-chan api.Event) {
 	t.Helper()
-	f, _ := rtc.NewLoopback()
-	pc, err := f.NewPeerConnection()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, _ := rtc.NewOpusTrack("mic", "test")
-	pc.AddTrack(tr)
-	dc, _ := pc.CreateDataChannel(rtc.DataChannelLabel, nil)
+	pc, tr, dc := clientPeer(t)
 	events := make(chan api.Event, 100)
 	dc.OnMessage(func(m webrtc.DataChannelMessage) {
 		if e, err := api.DecodeEvent(m.Data); err == nil {

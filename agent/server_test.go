@@ -38,9 +38,9 @@ func newServer(t *testing.T) (*agent.Server, *httptest.Server) {
 	return srv, hs
 }
 
-// offer returns a real SDP offer from a pion peer with an audio track and the
-// parley data channel.
-func offer(t *testing.T) string {
+// clientPeer is a caller's peer connection as the app makes it: an Opus
+// microphone track and the parley data channel. It is closed with the test.
+func clientPeer(t *testing.T) (*webrtc.PeerConnection, *webrtc.TrackLocalStaticSample, *webrtc.DataChannel) {
 	t.Helper()
 	f, err := rtc.NewLoopback()
 	if err != nil {
@@ -58,9 +58,17 @@ func offer(t *testing.T) string {
 	if _, err := pc.AddTrack(tr); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pc.CreateDataChannel(rtc.DataChannelLabel, nil); err != nil {
+	dc, err := pc.CreateDataChannel(rtc.DataChannelLabel, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
+	return pc, tr, dc
+}
+
+// gatheredOffer sets pc's local description to a new offer and returns it
+// with every ICE candidate (non-trickle).
+func gatheredOffer(t *testing.T, pc *webrtc.PeerConnection) string {
+	t.Helper()
 	o, err := pc.CreateOffer(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +79,14 @@ func offer(t *testing.T) string {
 	}
 	<-g
 	return pc.LocalDescription().SDP
+}
+
+// offer returns a real SDP offer from a pion peer with an audio track and the
+// parley data channel.
+func offer(t *testing.T) string {
+	t.Helper()
+	pc, _, _ := clientPeer(t)
+	return gatheredOffer(t, pc)
 }
 
 // withoutLines drops the SDP lines that start with any of prefixes.

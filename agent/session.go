@@ -397,16 +397,16 @@ func (s *session) sendLoop() {
 
 // nextFrame fills frame from the queue and returns the done callback of a
 // clip whose last sample it took, and whether there was anything queued
-// (false: frame is silence).
+// (false: frame was left as it was; send silence).
 func (s *session) nextFrame(frame []int16) (func(), bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	clear(frame)
 	if len(s.queue) == 0 {
-		return nil, false
+		return nil, false // the caller sends SilenceFrame; frame is unused
 	}
 	q := &s.queue[0]
 	n := copy(frame, q.pcm)
+	clear(frame[n:])
 	q.pcm = q.pcm[n:]
 	if len(q.pcm) > 0 {
 		return nil, true

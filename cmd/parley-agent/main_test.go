@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +21,28 @@ import (
 	"github.com/parley-app/parley/media/testspeech"
 	"github.com/parley-app/parley/media/wavfile"
 )
+
+// agentBinary builds the real parley-agent once for the tests that run it.
+var agentBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "parley-agent-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "parley-agent")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func buildAgent(t *testing.T) string {
+	t.Helper()
+	bin, err := agentBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
 
 func freePort(t *testing.T) string {
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -34,10 +58,7 @@ func freePort(t *testing.T) string {
 // checks that SIGTERM ends it cleanly.
 func TestServesACallAndStopsOnSIGTERM(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "parley-agent")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildAgent(t)
 	addr := freePort(t)
 	var logs bytes.Buffer
 	cmd := exec.Command(bin, "--listen", addr)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -70,10 +69,7 @@ func netns(t *testing.T) string {
 // speech back.
 func TestRemoteModeAcrossNamespaces(t *testing.T) {
 	ns := netns(t)
-	bin := filepath.Join(t.TempDir(), "parley-agent")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildAgent(t)
 	var logs bytes.Buffer
 	cmd := privileged("ip", "netns", "exec", ns, bin, "--listen", agentIP+":8443", "--token", "remote-token")
 	cmd.Stderr = &logs
