@@ -335,3 +335,51 @@ func Save(path string, pcm []int16, rate int) error {
 	}
 	return nil
 }
+
+// Encode returns pcm (mono int16 at rate Hz) as the bytes of a 16-bit PCM
+// WAV file, e.g. to upload an utterance to a speech-to-text API.
+func Encode(pcm []int16, rate int) ([]byte, error) {
+	var ws memFile
+	enc := wav.NewEncoder(&ws, rate, 16, 1, 1)
+	buf := &goaudio.IntBuffer{Format: &goaudio.Format{NumChannels: 1, SampleRate: rate}, SourceBitDepth: 16, Data: make([]int, len(pcm))}
+	for i, v := range pcm {
+		buf.Data[i] = int(v)
+	}
+	if err := enc.Write(buf); err != nil {
+		return nil, fmt.Errorf("wavfile: encode: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("wavfile: encode: %w", err)
+	}
+	return ws.b, nil
+}
+
+// memFile is an in-memory io.WriteSeeker: go-audio's encoder seeks back to
+// fill in the chunk sizes.
+type memFile struct {
+	b   []byte
+	off int
+}
+
+func (m *memFile) Write(p []byte) (int, error) {
+	if need := m.off + len(p); need > len(m.b) {
+		m.b = append(m.b, make([]byte, need-len(m.b))...)
+	}
+	m.off += copy(m.b[m.off:], p)
+	return len(p), nil
+}
+
+func (m *memFile) Seek(offset int64, whence int) (int64, error) {
+	var base int64
+	switch whence {
+	case io.SeekCurrent:
+		base = int64(m.off)
+	case io.SeekEnd:
+		base = int64(len(m.b))
+	}
+	if base+offset < 0 {
+		return 0, errors.New("wavfile: seek before start")
+	}
+	m.off = int(base + offset)
+	return int64(m.off), nil
+}

@@ -136,3 +136,23 @@ func FuzzLoad(f *testing.F) {
 		_, _ = Load(p) // must not panic or hang
 	})
 }
+
+func TestEncodeIsTheFileSaveWrites(t *testing.T) {
+	src, _ := Load(frontCenter)
+	low, _ := audio.Resample(src, audio.SampleRate, 16000)
+	b, err := Encode(low, 16000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "saved.wav")
+	if err := Save(p, low, 16000); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(p)
+	if string(b) != string(want) {
+		t.Fatalf("Encode gave %d bytes, Save wrote %d different ones", len(b), len(want))
+	}
+	if len(b) != 44+2*len(low) {
+		t.Fatalf("%d bytes for %d samples, want a 44-byte header plus the samples", len(b), len(low))
+	}
+}
