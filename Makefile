@@ -12,7 +12,7 @@ export LC_ALL :=
 # Debian packages: build (cgo, Fyne/GLFW, libvpx), headless run (Xvfb, Mesa,
 # PulseAudio) and the real recordings the tests use.
 DEB_BUILD := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
-             libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev libvpx-dev
+             libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev libvpx-dev curl ca-certificates
 DEB_RUN   := xvfb xauth libgl1-mesa-dri pulseaudio pulseaudio-utils
 DEB_TEST  := pocketsphinx-testdata alsa-utils xdotool iproute2
 DEB_ALL   := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
@@ -37,6 +37,7 @@ deps:
 	  $(SUDO) apt-get install -y -qq golang-go; }
 	@$(GO) version >/dev/null || { echo "Go does not run: install Go 1.26 from https://go.dev/doc/install"; exit 1; }
 	$(GO) mod download
+	bash scripts/fetch-silero.sh
 
 ## build: bin/parley (the app) and bin/parley-agent (the headless agent)
 build: deps

@@ -11,7 +11,9 @@ import (
 
 // ProtocolVersion is sent in the hello event. Version 1: HTTP signaling with
 // non-trickle SDP offer/answer, events hello/state/error/ping/pong/bye.
-const ProtocolVersion = 1
+// Version 2 adds the conversation: transcript, text, interrupt, metrics and
+// notice.
+const ProtocolVersion = 2
 
 // Signaling endpoints and limits.
 const (
@@ -53,7 +55,39 @@ const (
 	TypePing  = "ping" // either side, every second: seq and ts
 	TypePong  = "pong" // the answer to a ping: its seq and ts echoed
 	TypeBye   = "bye"  // the agent ends the session (message says why)
+
+	TypeTranscript = "transcript" // agent → client: words of either side, partial or final
+	TypeText       = "text"       // client → agent: a typed user message instead of speech
+	TypeInterrupt  = "interrupt"  // agent → client: barge-in; drop queued reply audio
+	TypeMetrics    = "metrics"    // agent → client: one turn's latencies
+	TypeNotice     = "notice"     // agent → client: something the user should know (code, message)
 )
+
+// Transcript roles.
+const (
+	RoleUser      = "user"
+	RoleAssistant = "assistant"
+)
+
+// Notice codes.
+const (
+	NoticeNoModel     = "no_model"     // no language model: the echo brain answers
+	NoticeVADFallback = "vad_fallback" // Silero VAD unavailable: the energy VAD listens
+	NoticeProvider    = "provider"     // a provider failed for one turn
+)
+
+// TurnMetrics are one turn's latencies in milliseconds, measured by the
+// agent from the moment the caller's last speech frame arrived (for a typed
+// message: from its arrival). A stage that did not run is 0.
+type TurnMetrics struct {
+	EndOfTurnMS    float64 `json:"end_of_turn_ms"`              // last speech frame → end of turn decided
+	STTMS          float64 `json:"stt_ms"`                      // speech-to-text request time
+	TTFTMS         float64 `json:"ttft_ms"`                     // LLM request → first token
+	TTSMS          float64 `json:"tts_ms"`                      // first sentence's speech synthesis time
+	FirstAudioMS   float64 `json:"first_audio_ms"`              // last speech frame → first reply frame sent
+	ReplyMS        float64 `json:"reply_ms"`                    // LLM request → whole reply written
+	VoiceToVoiceMS float64 `json:"voice_to_voice_ms,omitempty"` // set by the client: end of speech captured → first reply audio played
+}
 
 // Agent states carried by the state event.
 const (
@@ -81,6 +115,14 @@ type Event struct {
 	// ping, pong
 	Seq int64 `json:"seq,omitempty"` // the ping's sequence number, from 1
 	TS  int64 `json:"ts,omitempty"`  // the pinging side's clock, µs since the Unix epoch
+
+	// transcript, text, interrupt, metrics
+	Turn        int64        `json:"turn,omitempty"`        // the turn id, from 1 per session
+	Role        string       `json:"role,omitempty"`        // transcript: RoleUser or RoleAssistant
+	Text        string       `json:"text,omitempty"`        // transcript (the whole text so far), text
+	Final       bool         `json:"final,omitempty"`       // transcript: no more words will come for this turn and role
+	Interrupted bool         `json:"interrupted,omitempty"` // final assistant transcript: cut short by barge-in (Text is what was spoken)
+	Metrics     *TurnMetrics `json:"metrics,omitempty"`     // metrics
 }
 
 // ErrBadEvent is returned by DecodeEvent for a message that is not a JSON

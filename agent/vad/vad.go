@@ -1,8 +1,13 @@
-// Package vad decides, per 20 ms frame, whether someone is speaking
-// (voice activity detection). Energy is an energy-threshold VAD with an
-// adaptive noise floor: a frame is speech when its RMS level is both above an
-// absolute floor and well above the running noise estimate. It is the
-// fallback VAD; it cannot tell speech from other loud sounds.
+// Package vad decides, per 20 ms frame of 48 kHz mono int16 audio, whether
+// someone is speaking (voice activity detection).
+//
+// Two detectors implement Detector. Silero (silero.go) runs the Silero VAD v5
+// neural network through ONNX Runtime and tells speech from other sounds; it
+// needs files that `make deps` installs. Energy is an energy-threshold VAD
+// with an adaptive noise floor: a frame is speech when its RMS level is both
+// above an absolute floor and well above the running noise estimate. It needs
+// nothing, and it is the fallback; it cannot tell speech from other loud
+// sounds. Open (open.go) picks the best one available.
 package vad
 
 import (
@@ -10,6 +15,16 @@ import (
 
 	"github.com/parley-app/parley/media/audio"
 )
+
+// Detector classifies audio, one 20 ms frame (audio.FrameSamples = 960
+// samples of 48 kHz mono int16) per call, and keeps state between calls: a
+// Detector belongs to one stream and one goroutine at a time.
+type Detector interface {
+	// IsSpeech reports whether someone is speaking as of the end of frame.
+	IsSpeech(frame []int16) bool
+}
+
+var _ Detector = (*Energy)(nil)
 
 // Energy defaults.
 const (

@@ -1,0 +1,105 @@
+package conversation
+
+import (
+	"bytes"
+	"errors"
+
+	"image/jpeg"
+
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/mediadevices/pkg/codec"
+	"github.com/pion/mediadevices/pkg/codec/vpx"
+	"github.com/pion/mediadevices/pkg/prop"
+)
+
+// CameraInterval is how often the caller's camera is sampled for a vision
+// model: at most one JPEG per second.
+const CameraInterval = time.Second
+
+// JPEGQuality is the quality of the camera frame sent to a vision model
+// (image/jpeg's 1–100 scale).
+const JPEGQuality = 80
+
+// camera decodes the caller's VP8 stream (libvpx through mediadevices) and
+// keeps the latest frame as a JPEG, encoded at most once per
+// CameraInterval. Every frame must be decoded — VP8 inter frames depend on
+// the ones before — but only the sampled ones are encoded.
+type camera struct {
+	dec     codec.VideoDecoder
+	in      frameReader
+	waitKey bool // after a decode error: skip to the next keyframe
+	last    time.Time
+
+	mu   sync.Mutex
+	shot []byte
+}
+
+// frameReader hands the decoder one frame per Read.
+type frameReader struct{ next []byte }
+
+var errNoFrame = errors.New("no frame")
+
+func (r *frameReader) Read(p []byte) (int, error) {
+	if r.next == nil {
+		return 0, errNoFrame
+	}
+	n := copy(p, r.next)
+	r.next = nil
+	return n, nil
+}
+
+// push decodes one VP8 frame (RFC 6386); called from one goroutine.
+func (c *camera) push(frame []byte, log *slog.Logger) {
+	key := len(frame) > 0 && frame[0]&1 == 0
+	if c.dec == nil || c.waitKey {
+		if !key {
+			return
+		}
+		if c.dec == nil {
+			dec, err := vpx.NewDecoder(&c.in, prop.Media{})
+			if err != nil {
+				log.Warn("camera: no VP8 decoder", "err", err)
+				return
+			}
+			c.dec = dec
+		}
+		c.waitKey = false
+	}
+	c.in.next = frame
+	img, release, err := c.dec.Read()
+	if err != nil {
+		log.Debug("camera: VP8 decode", "err", err)
+		c.waitKey = true
+		return
+	}
+	defer release()
+	if time.Since(c.last) < CameraInterval {
+		return
+	}
+	c.last = time.Now()
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: JPEGQuality}); err != nil {
+		log.Debug("camera: JPEG", "err", err)
+		return
+	}
+	c.mu.Lock()
+	c.shot = b.Bytes()
+	c.mu.Unlock()
+}
+
+// jpeg returns the latest sampled frame, or nil if there is none.
+func (c *camera) jpeg() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.shot
+}
+
+func (c *camera) close() {
+	if c.dec != nil {
+		_ = c.dec.Close()
+		c.dec = nil
+	}
+}

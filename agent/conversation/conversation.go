@@ -1,0 +1,472 @@
+// Package conversation is the agent's conversation pipeline, one Handler per
+// caller (DESIGN.md, "Agent pipeline per session"):
+//
+//	48 kHz frames → VAD → turn detector (reply on pause, barge-in)
+//	  → STT (16 kHz) → LLM (streamed; + latest camera frame; + context)
+//	  → sentence chunker → TTS per sentence → the session's audio queue
+//
+// and transcript, state, interrupt and metrics events on the data channel.
+// Each turn runs in its own goroutine under a context that barge-in
+// cancels: the model's HTTP stream and speech synthesis stop, queued reply
+// audio is dropped, and the client is told to drop what it holds.
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parley-app/parley/agent"
+	"github.com/parley-app/parley/agent/api"
+	"github.com/parley-app/parley/agent/provider"
+	"github.com/parley-app/parley/agent/turn"
+	"github.com/parley-app/parley/agent/vad"
+	"github.com/parley-app/parley/media/audio"
+)
+
+// VAD classifies 20 ms frames of 48 kHz mono int16 (960 samples) as speech
+// or not. vad.Energy and the Silero detector satisfy it.
+type VAD interface {
+	IsSpeech(frame []int16) bool
+}
+
+// Config makes conversation handlers.
+type Config struct {
+	STT provider.STT // required
+	TTS provider.TTS // required
+	// LLM answers; nil means the echo brain: the agent says back what it
+	// heard and a notice says no language model is set up.
+	LLM provider.LLM
+	// NewVAD makes one caller's VAD; nil uses the energy VAD.
+	NewVAD func() VAD
+	// Notices are sent to every caller when the session starts (e.g. that
+	// the VAD fell back to energy).
+	Notices []api.Event
+
+	// SystemPrompt starts every conversation's context ("" for none).
+	SystemPrompt string
+	// MinSpeech of speech starts a turn, and, while the agent is thinking
+	// or speaking, interrupts it (barge-in); default 200 ms. A blip shorter
+	// than that (a cough, a click) does neither.
+	MinSpeech time.Duration
+	// EndSilence of silence ends the caller's turn; default 600 ms.
+	EndSilence time.Duration
+	// PreRoll is audio kept from before the turn started; default 300 ms.
+	PreRoll time.Duration
+	// MaxTurn is the longest utterance; longer ones are cut and answered;
+	// default 30 s.
+	MaxTurn time.Duration
+	// MaxContext is how many past messages (besides the system prompt) go
+	// to the model; default 40.
+	MaxContext int
+	// TurnTimeout bounds one turn's providers; default 60 s.
+	TurnTimeout time.Duration
+
+	Log *slog.Logger
+}
+
+// DefaultEndSilence is the pause that ends a turn: inside the 500–800 ms
+// range voice agents use (FastRTC's ReplyOnPause, LiveKit's turn detector).
+const DefaultEndSilence = 600 * time.Millisecond
+
+func (c Config) withDefaults() Config {
+	if c.MinSpeech == 0 {
+		c.MinSpeech = turn.DefaultMinSpeech
+	}
+	if c.EndSilence == 0 {
+		c.EndSilence = DefaultEndSilence
+	}
+	if c.PreRoll == 0 {
+		c.PreRoll = 300 * time.Millisecond
+	}
+	if c.MaxTurn == 0 {
+		c.MaxTurn = 30 * time.Second
+	}
+	if c.MaxContext == 0 {
+		c.MaxContext = 40
+	}
+	if c.TurnTimeout == 0 {
+		c.TurnTimeout = 60 * time.Second
+	}
+	if c.NewVAD == nil {
+		c.NewVAD = func() VAD { return vad.NewEnergy() }
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// New checks cfg and returns the factory of per-session handlers. It
+// returns an error if the STT or TTS provider is missing.
+func New(cfg Config) (agent.HandlerFunc, error) {
+	if cfg.STT == nil || cfg.TTS == nil {
+		return nil, fmt.Errorf("conversation: %w: a speech-to-text and a text-to-speech provider are required", provider.ErrNotConfigured)
+	}
+	cfg = cfg.withDefaults()
+	return func() agent.Handler { return &Handler{cfg: cfg} }, nil
+}
+
+// Handler is one caller's conversation. It implements agent.Handler and
+// agent.VideoHandler.
+type Handler struct {
+	cfg Config
+	out agent.Output
+	ctx context.Context
+
+	// The audio goroutine's own state.
+	vad        VAD
+	turns      *turn.Detector
+	utter      []int16 // 16 kHz: the current turn with pre-roll
+	preRoll    int     // samples at 16 kHz
+	lastSpeech time.Time
+
+	camera camera // the caller's latest camera frame
+
+	mu      sync.Mutex
+	nextID  int64
+	cur     *turnRun      // the turn being answered, nil when listening
+	prev    chan struct{} // closed when the last turn's goroutine has ended
+	history []provider.Message
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+// turnRun is one turn being answered.
+type turnRun struct {
+	id        int64
+	cancel    context.CancelFunc
+	userText  string
+	audio     []int16   // 16 kHz speech, nil for a typed message
+	speechEnd time.Time // the caller's last speech frame arrived (or the text did)
+	eot       time.Duration
+
+	mu      sync.Mutex
+	spoken  []string // sentences whose audio has started playing
+	playing bool
+}
+
+const stt16 = audio.SampleRate / provider.STTSampleRate // 3: 48 kHz → 16 kHz
+
+// Start implements agent.Handler.
+func (h *Handler) Start(ctx context.Context, out agent.Output) error {
+	h.ctx, h.out = ctx, out
+	h.vad = h.cfg.NewVAD()
+	h.turns = turn.NewDetector(audio.FrameDuration)
+	h.turns.MinSpeech, h.turns.EndSilence = h.cfg.MinSpeech, h.cfg.EndSilence
+	h.preRoll = int(h.cfg.PreRoll * provider.STTSampleRate / time.Second)
+	h.prev = make(chan struct{})
+	close(h.prev)
+	if h.cfg.SystemPrompt != "" {
+		h.history = []provider.Message{{Role: provider.RoleSystem, Text: h.cfg.SystemPrompt}}
+	}
+	for _, n := range h.cfg.Notices {
+		_ = out.Send(n)
+	}
+	if h.cfg.LLM == nil {
+		_ = out.Send(api.Event{Type: api.TypeNotice, Code: api.NoticeNoModel,
+			Message: "No language model is set up, so the agent only repeats what it heard. Choose a model in Settings."})
+	}
+	_ = out.Send(api.Event{Type: api.TypeState, State: api.StateListening})
+	return nil
+}
+
+// OnAudio implements agent.Handler: one 20 ms frame of the caller.
+func (h *Handler) OnAudio(frame []int16) {
+	speech := h.vad.IsSpeech(frame)
+	if speech {
+		h.lastSpeech = time.Now()
+	}
+	ev := h.turns.Push(speech)
+	h.utter = append(h.utter, downsample(frame)...)
+	switch {
+	case ev == turn.Start:
+		h.interrupt() // barge-in, if the agent was thinking or speaking
+	case ev == turn.EndOfTurn:
+		// Keep 100 ms of the pause that ended the turn.
+		trim := int((h.cfg.EndSilence - 100*time.Millisecond) * provider.STTSampleRate / time.Second)
+		utter := h.utter[:max(len(h.utter)-trim, 0)]
+		h.utter = nil
+		h.begin(&turnRun{audio: utter, speechEnd: h.lastSpeech, eot: time.Since(h.lastSpeech)})
+	case h.turns.InTurn() && len(h.utter) >= int(h.cfg.MaxTurn*provider.STTSampleRate/time.Second):
+		h.turns.Reset()
+		utter := h.utter
+		h.utter = nil
+		h.begin(&turnRun{audio: utter, speechEnd: h.lastSpeech})
+	case !h.turns.Active() && len(h.utter) > h.preRoll:
+		h.utter = append(h.utter[:0], h.utter[len(h.utter)-h.preRoll:]...)
+	}
+}
+
+// downsample turns a 48 kHz frame into 16 kHz by averaging each 3 samples
+// (a box filter: enough for speech recognition, whose band ends at 8 kHz).
+func downsample(f []int16) []int16 {
+	out := make([]int16, len(f)/stt16)
+	for i := range out {
+		out[i] = int16((int(f[3*i]) + int(f[3*i+1]) + int(f[3*i+2])) / 3)
+	}
+	return out
+}
+
+// OnEvent implements agent.Handler: typed messages and the client's own
+// interrupt (a button).
+func (h *Handler) OnEvent(e api.Event) {
+	switch e.Type {
+	case api.TypeText:
+		text := strings.TrimSpace(e.Text)
+		if text == "" {
+			return
+		}
+		h.interrupt()
+		h.begin(&turnRun{userText: text, speechEnd: time.Now()})
+	case api.TypeInterrupt:
+		h.interrupt()
+	}
+}
+
+// interrupt cancels the turn being answered, if any: barge-in.
+func (h *Handler) interrupt() {
+	h.mu.Lock()
+	t := h.cur
+	h.cur = nil
+	h.mu.Unlock()
+	if t == nil {
+		return
+	}
+	t.cancel()
+	h.out.ClearAudio()
+	_ = h.out.Send(api.Event{Type: api.TypeInterrupt, Turn: t.id})
+	_ = h.out.Send(api.Event{Type: api.TypeState, State: api.StateListening})
+	h.cfg.Log.Debug("barge-in", "turn", t.id)
+}
+
+// begin answers a turn in a goroutine of its own, after the previous turn's
+// goroutine has ended (so the context is updated in order).
+func (h *Handler) begin(t *turnRun) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		return
+	}
+	if h.cur != nil { // a new turn replaces one still being answered
+		h.cur.cancel()
+		h.out.ClearAudio()
+		_ = h.out.Send(api.Event{Type: api.TypeInterrupt, Turn: h.cur.id})
+	}
+	h.nextID++
+	t.id = h.nextID
+	var ctx context.Context
+	ctx, t.cancel = context.WithTimeout(h.ctx, h.cfg.TurnTimeout)
+	h.cur = t
+	prev, done := h.prev, make(chan struct{})
+	h.prev = done
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		defer close(done)
+		defer t.cancel()
+		<-prev
+		h.answer(ctx, t)
+	}()
+}
+
+// finish marks t as no longer being answered (unless a barge-in already
+// did) and says the agent listens again.
+func (h *Handler) finish(t *turnRun) {
+	h.mu.Lock()
+	mine := h.cur == t
+	if mine {
+		h.cur = nil
+	}
+	h.mu.Unlock()
+	if mine {
+		_ = h.out.Send(api.Event{Type: api.TypeState, State: api.StateListening})
+	}
+}
+
+// answer runs one turn: STT, the model, speech.
+func (h *Handler) answer(ctx context.Context, t *turnRun) {
+	defer h.finish(t)
+	m := api.TurnMetrics{EndOfTurnMS: ms(t.eot)}
+	_ = h.out.Send(api.Event{Type: api.TypeState, State: api.StateThinking})
+
+	text := t.userText
+	if t.audio != nil {
+		start := time.Now()
+		var err error
+		text, err = h.cfg.STT.Transcribe(ctx, t.audio)
+		m.STTMS = ms(time.Since(start))
+		if err != nil {
+			h.fail(ctx, t, "Speech recognition", h.cfg.STT.Name(), err)
+			return
+		}
+		if text = strings.TrimSpace(text); text == "" {
+			h.cfg.Log.Debug("no words heard", "turn", t.id)
+			return
+		}
+	}
+	_ = h.out.Send(api.Event{Type: api.TypeTranscript, Turn: t.id, Role: api.RoleUser, Text: text, Final: true})
+
+	user := provider.Message{Role: provider.RoleUser, Text: text}
+	if h.cfg.LLM != nil && h.cfg.LLM.Vision() {
+		user.Image = h.camera.jpeg()
+	}
+	h.mu.Lock()
+	msgs := h.contextFor(user)
+	h.mu.Unlock()
+
+	sp := newSpeaker(ctx, h, t, &m)
+	var reply string
+	var err error
+	llmStart := time.Now()
+	if h.cfg.LLM == nil {
+		reply = "You said: " + text
+		sp.say(reply)
+	} else {
+		var ch Chunker
+		var sofar strings.Builder
+		first := true
+		reply, err = h.cfg.LLM.Stream(ctx, msgs, func(d string) {
+			if first {
+				m.TTFTMS, first = ms(time.Since(llmStart)), false
+			}
+			sofar.WriteString(d)
+			_ = h.out.Send(api.Event{Type: api.TypeTranscript, Turn: t.id, Role: api.RoleAssistant, Text: sofar.String()})
+			for _, s := range ch.Push(d) {
+				sp.say(s)
+			}
+		})
+		if err == nil {
+			sp.say(ch.Flush())
+		}
+	}
+	m.ReplyMS = ms(time.Since(llmStart))
+	sp.close()
+	if err == nil {
+		err = sp.wait()
+	} else {
+		err = fmt.Errorf("%w: %w", errLLM, err)
+		sp.wait()
+	}
+	spoken, interrupted := t.spokenText(), ctx.Err() != nil
+	switch {
+	case interrupted:
+		// Barge-in or the session ended: remember what the caller heard.
+		h.remember(user, spoken, true)
+		_ = h.out.Send(api.Event{Type: api.TypeTranscript, Turn: t.id, Role: api.RoleAssistant, Text: spoken, Final: true, Interrupted: true})
+		return
+	case err != nil:
+		h.remember(user, spoken, spoken != "")
+		if errors.Is(err, errLLM) {
+			h.fail(ctx, t, "Language model", h.cfg.LLM.Name(), err)
+		} else {
+			h.fail(ctx, t, "Speech synthesis", h.cfg.TTS.Name(), err)
+		}
+		return
+	}
+	h.remember(user, reply, false)
+	_ = h.out.Send(api.Event{Type: api.TypeTranscript, Turn: t.id, Role: api.RoleAssistant, Text: strings.TrimSpace(reply), Final: true})
+	_ = h.out.Send(api.Event{Type: api.TypeMetrics, Turn: t.id, Metrics: &m})
+}
+
+// contextFor returns the messages for the model: the system prompt, the
+// last MaxContext messages and the new user message. h.mu is held.
+func (h *Handler) contextFor(user provider.Message) []provider.Message {
+	var msgs []provider.Message
+	past := h.history
+	if len(past) > 0 && past[0].Role == provider.RoleSystem {
+		msgs, past = append(msgs, past[0]), past[1:]
+	}
+	if len(past) > h.cfg.MaxContext {
+		past = past[len(past)-h.cfg.MaxContext:]
+	}
+	msgs = append(msgs, past...)
+	return append(msgs, user)
+}
+
+// remember adds a finished exchange to the context (images are not kept:
+// only the newest camera frame goes to the model).
+func (h *Handler) remember(user provider.Message, reply string, cut bool) {
+	user.Image = nil
+	if cut && reply != "" {
+		reply += " …"
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.history = append(h.history, user)
+	if reply != "" {
+		h.history = append(h.history, provider.Message{Role: provider.RoleAssistant, Text: reply})
+	}
+	// Keep memory bounded: the system prompt plus twice what goes out.
+	if n := len(h.history); n > 2*h.cfg.MaxContext+1 {
+		keep := h.history[n-2*h.cfg.MaxContext:]
+		if h.history[0].Role == provider.RoleSystem {
+			h.history = append([]provider.Message{h.history[0]}, keep...)
+		} else {
+			h.history = append([]provider.Message(nil), keep...)
+		}
+	}
+}
+
+// fail tells the caller, in writing and (if speech works) aloud, that a
+// provider failed; the session goes on.
+func (h *Handler) fail(ctx context.Context, t *turnRun, stage, name string, err error) {
+	if ctx.Err() != nil {
+		return // interrupted, not failed
+	}
+	h.cfg.Log.Warn("turn failed", "turn", t.id, "stage", stage, "provider", name, "err", err)
+	_ = h.out.Send(api.Event{Type: api.TypeNotice, Code: api.NoticeProvider, Turn: t.id,
+		Message: fmt.Sprintf("%s (%s) failed: %v", stage, name, err)})
+	if stage == "Speech synthesis" {
+		return
+	}
+	sorry := "Sorry, my " + strings.ToLower(stage) + " is not working right now."
+	pcm, serr := h.cfg.TTS.Synthesize(ctx, sorry)
+	if serr != nil || len(pcm) == 0 {
+		return
+	}
+	done := make(chan struct{})
+	h.out.PlayAudio(pcm, func() { close(done) })
+	_ = h.out.Send(api.Event{Type: api.TypeState, State: api.StateSpeaking})
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// OnVideo implements agent.VideoHandler: it keeps the caller's latest
+// camera frame for vision models.
+func (h *Handler) OnVideo(frame []byte, _ uint32) {
+	if h.cfg.LLM == nil || !h.cfg.LLM.Vision() {
+		return
+	}
+	h.camera.push(frame, h.cfg.Log)
+}
+
+// Stop implements agent.Handler: it cancels the turn being answered and
+// waits for its goroutine.
+func (h *Handler) Stop() {
+	h.mu.Lock()
+	h.stopped = true
+	if h.cur != nil {
+		h.cur.cancel()
+		h.cur = nil
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+	h.camera.close()
+}
+
+func (t *turnRun) spokenText() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.Join(t.spoken, " ")
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+var errLLM = errors.New("no answer")

@@ -1,0 +1,465 @@
+package conversation
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"image"
+	"image/jpeg"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/mediadevices/pkg/codec/vpx"
+	"github.com/pion/mediadevices/pkg/frame"
+	"github.com/pion/mediadevices/pkg/io/video"
+	"github.com/pion/mediadevices/pkg/prop"
+	"go.uber.org/goleak"
+
+	"github.com/parley-app/parley/agent/api"
+	"github.com/parley-app/parley/agent/provider/openai"
+	"github.com/parley-app/parley/agent/provider/openai/openaitest"
+	"github.com/parley-app/parley/media/audio"
+	"github.com/parley-app/parley/media/testspeech"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// output plays queued audio in real time like the agent's session does (one
+// 20 ms frame per tick, done callbacks after a clip's last frame) and
+// records events and what was sent.
+type output struct {
+	mu      sync.Mutex
+	queue   []clip
+	events  []api.Event
+	voiced  int // frames of reply audio sent
+	clears  int
+	stop    chan struct{}
+	stopped chan struct{}
+	notify  chan struct{}
+}
+
+type clip struct {
+	pcm  []int16
+	done func()
+}
+
+func newOutput() *output {
+	o := &output{stop: make(chan struct{}), stopped: make(chan struct{}), notify: make(chan struct{}, 1)}
+	go func() {
+		defer close(o.stopped)
+		tick := time.NewTicker(audio.FrameDuration)
+		defer tick.Stop()
+		for {
+			select {
+			case <-o.stop:
+				return
+			case <-tick.C:
+			}
+			o.mu.Lock()
+			var done func()
+			if len(o.queue) > 0 {
+				q := &o.queue[0]
+				q.pcm = q.pcm[min(len(q.pcm), audio.FrameSamples):]
+				o.voiced++
+				if len(q.pcm) == 0 {
+					done = q.done
+					o.queue = o.queue[1:]
+				}
+			}
+			o.mu.Unlock()
+			if done != nil {
+				done()
+			}
+		}
+	}()
+	return o
+}
+
+func (o *output) close() { close(o.stop); <-o.stopped }
+
+func (o *output) PlayAudio(pcm []int16, done func()) {
+	o.mu.Lock()
+	o.queue = append(o.queue, clip{pcm, done})
+	o.mu.Unlock()
+}
+
+func (o *output) ClearAudio() {
+	o.mu.Lock()
+	o.queue = nil
+	o.clears++
+	o.mu.Unlock()
+}
+
+func (o *output) Send(e api.Event) error {
+	o.mu.Lock()
+	o.events = append(o.events, e)
+	o.mu.Unlock()
+	select {
+	case o.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (o *output) queued() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for _, q := range o.queue {
+		n += len(q.pcm)
+	}
+	return n
+}
+
+// waitFor waits until an event matches, and returns it.
+func (o *output) waitFor(t *testing.T, what string, match func(api.Event) bool) api.Event {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	seen := 0
+	for {
+		o.mu.Lock()
+		evs := o.events[seen:]
+		seen = len(o.events)
+		o.mu.Unlock()
+		for _, e := range evs {
+			if match(e) {
+				return e
+			}
+		}
+		select {
+		case <-o.notify:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("no %s event; got %+v", what, o.all())
+		}
+	}
+}
+
+func (o *output) all() []api.Event {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]api.Event(nil), o.events...)
+}
+
+func isType(typ string) func(api.Event) bool {
+	return func(e api.Event) bool { return e.Type == typ }
+}
+
+func final(role string) func(api.Event) bool {
+	return func(e api.Event) bool { return e.Type == api.TypeTranscript && e.Role == role && e.Final }
+}
+
+// session wires a handler to a fake OpenAI-compatible server.
+type session struct {
+	h   *Handler
+	out *output
+	srv *openaitest.Server
+}
+
+func start(t *testing.T, srv *openaitest.Server, withLLM bool, tune func(*Config)) *session {
+	t.Helper()
+	srv.Start()
+	t.Cleanup(srv.Close)
+	oc := openai.Config{BaseURL: srv.BaseURL(), Model: "llama3.2", STTModel: "whisper-1", TTSModel: "tts-1", Voice: "alloy"}
+	stt, _ := openai.NewSTT(oc)
+	tts, _ := openai.NewTTS(oc)
+	cfg := Config{STT: stt, TTS: tts, SystemPrompt: "You are Parley."}
+	if withLLM {
+		cfg.LLM, _ = openai.NewLLM(oc)
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	mk, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{h: mk().(*Handler), out: newOutput(), srv: srv}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := s.h.Start(ctx, s.out); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); s.h.Stop(); s.out.close() })
+	return s
+}
+
+// speak feeds pcm (48 kHz) and then silence, frame by frame, paced
+// (pace=true: real time, as from a caller) or as fast as possible.
+func (s *session) speak(pcm []int16, silence time.Duration, pace bool) {
+	pcm = append(append([]int16(nil), pcm...), make([]int16, int(silence.Seconds()*audio.SampleRate))...)
+	for i := 0; i+audio.FrameSamples <= len(pcm); i += audio.FrameSamples {
+		s.h.OnAudio(pcm[i : i+audio.FrameSamples])
+		if pace {
+			time.Sleep(audio.FrameDuration)
+		}
+	}
+}
+
+// TestEchoBrainSaysWhatItHeard: without a model, the agent transcribes real
+// speech, says "You said …" and tells the client no model is set up.
+func TestEchoBrainSaysWhatItHeard(t *testing.T) {
+	s := start(t, &openaitest.Server{Transcribe: func([]byte) string { return "go forward ten meters" }}, false, nil)
+	s.out.waitFor(t, "no-model notice", func(e api.Event) bool { return e.Type == api.TypeNotice && e.Code == api.NoticeNoModel })
+	s.speak(testspeech.GoForward(t), time.Second, false)
+	user := s.out.waitFor(t, "user transcript", final(api.RoleUser))
+	reply := s.out.waitFor(t, "assistant transcript", final(api.RoleAssistant))
+	if user.Text != "go forward ten meters" || reply.Text != "You said: go forward ten meters" || reply.Turn != user.Turn {
+		t.Fatalf("user %+v, reply %+v", user, reply)
+	}
+	m := s.out.waitFor(t, "metrics", isType(api.TypeMetrics)).Metrics
+	if m == nil || m.STTMS <= 0 || m.FirstAudioMS <= 0 || m.TTFTMS != 0 {
+		t.Fatalf("metrics %+v", m)
+	}
+	if got := s.srv.Speeches(); len(got) != 1 || got[0] != reply.Text {
+		t.Fatalf("spoke %q", got)
+	}
+	up := s.srv.Uploads()
+	if len(up) != 1 {
+		t.Fatalf("%d uploads", len(up))
+	}
+	// The upload is the utterance at 16 kHz: the speech (2.8 s) plus the
+	// pre-roll and a short tail, not the whole second of silence after it.
+	if secs := float64(len(up[0].WAV)-44) / 2 / 16000; secs < 2.0 || secs > 3.4 {
+		t.Fatalf("uploaded %.2f s of audio", secs)
+	}
+	if len(s.srv.Chats()) != 0 {
+		t.Fatal("the echo brain called a model")
+	}
+}
+
+// TestEndOfTurnThreshold: a pause shorter than EndSilence does not end the
+// turn; one as long does.
+func TestEndOfTurnThreshold(t *testing.T) {
+	s := start(t, &openaitest.Server{}, false, func(c *Config) { c.EndSilence = 700 * time.Millisecond })
+	speech := testspeech.FrontCenter(t)
+	s.speak(speech, 400*time.Millisecond, false)
+	s.speak(speech, 500*time.Millisecond, false)
+	if n := len(s.srv.Uploads()); n != 0 {
+		t.Fatalf("pauses of 400 and 500 ms ended %d turns (threshold 700 ms)", n)
+	}
+	s.speak(nil, 300*time.Millisecond, false)
+	s.out.waitFor(t, "user transcript", final(api.RoleUser))
+	if up := s.srv.Uploads(); len(up) != 1 || float64(len(up[0].WAV)-44)/2/16000 < 3.0 {
+		t.Fatalf("want one turn holding both utterances, got %d uploads", len(up))
+	}
+}
+
+// TestRepliesStreamSentenceBySentence: the first sentence is synthesized and
+// playing while the model is still writing the rest.
+func TestRepliesStreamSentenceBySentence(t *testing.T) {
+	srv := &openaitest.Server{
+		Reply: func(openaitest.ChatRequest) string {
+			return "Sure. Ten meters is about thirty three feet. Anything else?"
+		},
+		TokenGap: 150 * time.Millisecond,
+	}
+	s := start(t, srv, true, nil)
+	s.h.OnEvent(api.Event{Type: api.TypeText, Text: "how far is ten meters"})
+	s.out.waitFor(t, "speaking", func(e api.Event) bool { return e.Type == api.TypeState && e.State == api.StateSpeaking })
+	if got := s.srv.Speeches(); len(got) != 1 || got[0] != "Sure." {
+		t.Fatalf("when speech began the model had been asked to speak %q", got)
+	}
+	partial := s.out.waitFor(t, "partial", func(e api.Event) bool {
+		return e.Type == api.TypeTranscript && e.Role == api.RoleAssistant && !e.Final && strings.HasPrefix(e.Text, "Sure. Ten")
+	})
+	if partial.Final {
+		t.Fatal("partial marked final")
+	}
+	reply := s.out.waitFor(t, "final", final(api.RoleAssistant))
+	if reply.Text != "Sure. Ten meters is about thirty three feet. Anything else?" {
+		t.Fatalf("final %q", reply.Text)
+	}
+	if got := s.srv.Speeches(); len(got) != 3 {
+		t.Fatalf("sentences spoken: %q", got)
+	}
+	m := s.out.waitFor(t, "metrics", isType(api.TypeMetrics)).Metrics
+	if m.TTFTMS <= 0 || m.FirstAudioMS <= 0 || m.FirstAudioMS >= m.ReplyMS {
+		t.Fatalf("first audio should come before the whole reply was written: %+v", m)
+	}
+}
+
+// TestContextAndSystemPrompt: the model gets the system prompt and the
+// earlier exchange with each new turn.
+func TestContextAndSystemPrompt(t *testing.T) {
+	srv := &openaitest.Server{Reply: func(r openaitest.ChatRequest) string {
+		return "Reply " + string(rune('0'+len(r.Messages)))
+	}}
+	s := start(t, srv, true, nil)
+	s.h.OnEvent(api.Event{Type: api.TypeText, Text: "first"})
+	s.out.waitFor(t, "metrics 1", func(e api.Event) bool { return e.Type == api.TypeMetrics && e.Turn == 1 })
+	s.h.OnEvent(api.Event{Type: api.TypeText, Text: "second"})
+	s.out.waitFor(t, "metrics 2", func(e api.Event) bool { return e.Type == api.TypeMetrics && e.Turn == 2 })
+	chats := srv.Chats()
+	got := chats[1].Messages
+	want := []openaitest.ChatMessage{{Role: "system", Text: "You are Parley."}, {Role: "user", Text: "first"}, {Role: "assistant", Text: "Reply 2"}, {Role: "user", Text: "second"}}
+	if len(got) != len(want) {
+		t.Fatalf("second request %+v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("message %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestBargeIn: the caller speaking over the reply for MinSpeech cancels the
+// model's stream and the speech, drops queued audio and tells the client.
+func TestBargeIn(t *testing.T) {
+	srv := &openaitest.Server{
+		Reply:    func(openaitest.ChatRequest) string { return strings.Repeat("This is a long answer that goes on. ", 30) },
+		TokenGap: 30 * time.Millisecond,
+		Speak:    func(string) []int16 { return openaitest.Tone(24000 * 2) }, // 2 s per sentence
+	}
+	s := start(t, srv, true, nil)
+	s.h.OnEvent(api.Event{Type: api.TypeText, Text: "tell me a story"})
+	s.out.waitFor(t, "speaking", func(e api.Event) bool { return e.Type == api.TypeState && e.State == api.StateSpeaking })
+	time.Sleep(300 * time.Millisecond)
+	speech := testspeech.FrontCenter(t)
+	// Real speech, paced like a caller, until the agent stops.
+	var cut time.Duration
+	for i := 0; i+audio.FrameSamples <= len(speech); i += audio.FrameSamples {
+		s.h.OnAudio(speech[i : i+audio.FrameSamples])
+		time.Sleep(audio.FrameDuration)
+		if s.out.queued() == 0 {
+			cut = time.Duration(i/audio.FrameSamples+1) * audio.FrameDuration
+			break
+		}
+	}
+	if cut == 0 || cut > 400*time.Millisecond {
+		t.Fatalf("the reply still had audio queued %v into the caller's speech", cut)
+	}
+	intr := s.out.waitFor(t, "interrupt", isType(api.TypeInterrupt))
+	cutReply := s.out.waitFor(t, "interrupted transcript", final(api.RoleAssistant))
+	if intr.Turn != 1 || !cutReply.Interrupted || !strings.HasPrefix(cutReply.Text, "This is a long answer") || len(cutReply.Text) > 200 {
+		t.Fatalf("interrupt %+v, transcript %+v", intr, cutReply)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for srv.Aborted() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if srv.Aborted() == 0 {
+		t.Fatal("the model's stream was not cancelled")
+	}
+	if n := len(srv.Speeches()); n > 3 {
+		t.Fatalf("%d sentences synthesized for a reply cut after the first", n)
+	}
+	// The caller's words become the next turn.
+	s.speak(nil, time.Second, false)
+	next := s.out.waitFor(t, "next user turn", func(e api.Event) bool { return final(api.RoleUser)(e) && e.Turn == 2 })
+	if next.Text != "hello" {
+		t.Fatalf("next turn %+v", next)
+	}
+}
+
+// TestCoughDoesNotInterrupt: a 100 ms blip while the agent speaks is not
+// barge-in.
+func TestCoughDoesNotInterrupt(t *testing.T) {
+	srv := &openaitest.Server{Speak: func(string) []int16 { return openaitest.Tone(24000 * 2) }}
+	s := start(t, srv, true, nil)
+	s.h.OnEvent(api.Event{Type: api.TypeText, Text: "say something long"})
+	s.out.waitFor(t, "speaking", func(e api.Event) bool { return e.Type == api.TypeState && e.State == api.StateSpeaking })
+	speech := testspeech.FrontCenter(t)
+	loud := speech[len(speech)/3:]
+	s.speak(loud[:5*audio.FrameSamples], 700*time.Millisecond, true) // 100 ms of speech
+	for _, e := range s.out.all() {
+		if e.Type == api.TypeInterrupt {
+			t.Fatal("a 100 ms blip interrupted the agent")
+		}
+	}
+	s.out.waitFor(t, "final", final(api.RoleAssistant))
+	if len(srv.Uploads()) != 0 {
+		t.Fatal("the blip became a turn")
+	}
+}
+
+// TestFailingProviderSaysSoAndGoesOn: a model error is written and spoken,
+// and the next turn works.
+func TestFailingProviderSaysSoAndGoesOn(t *testing.T) {
+	srv := &openaitest.Server{ChatStatus: 503}
+	s := start(t, srv, true, nil)
+	s.h.OnEvent(api.Event{Type: api.TypeText, Text: "hello?"})
+	n := s.out.waitFor(t, "notice", func(e api.Event) bool { return e.Type == api.TypeNotice && e.Code == api.NoticeProvider })
+	if !strings.Contains(n.Message, "Language model (llama3.2") || !strings.Contains(n.Message, "503") || !strings.Contains(n.Message, "the model is not available") {
+		t.Fatalf("notice %q", n.Message)
+	}
+	s.out.waitFor(t, "listening", func(e api.Event) bool { return e.Type == api.TypeState && e.State == api.StateListening && e.Turn == 0 })
+	deadline := time.Now().Add(5 * time.Second)
+	for len(srv.Speeches()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if sp := srv.Speeches(); len(sp) != 1 || !strings.Contains(sp[0], "language model is not working") {
+		t.Fatalf("spoken: %q", sp)
+	}
+	srv.ChatStatus = 0
+	s.h.OnEvent(api.Event{Type: api.TypeText, Text: "and now?"})
+	if r := s.out.waitFor(t, "reply", final(api.RoleAssistant)); r.Text != "and now?" {
+		t.Fatalf("reply %+v", r)
+	}
+	// A failing speech-to-text is a notice too.
+	srv.STTStatus = 500
+	s.speak(testspeech.FrontCenter(t), time.Second, false)
+	s.out.waitFor(t, "stt notice", func(e api.Event) bool {
+		return e.Type == api.TypeNotice && strings.HasPrefix(e.Message, "Speech recognition (whisper-1")
+	})
+}
+
+// TestVisionGetsTheLatestCameraFrame: with a vision model, the caller's
+// real VP8 camera frames are decoded and the user turn carries a JPEG.
+func TestVisionGetsTheLatestCameraFrame(t *testing.T) {
+	srv := &openaitest.Server{}
+	s := start(t, srv, true, func(c *Config) {
+		llm, _ := openai.NewLLM(openai.Config{BaseURL: srv.BaseURL(), Model: "llava", Vision: true})
+		c.LLM = llm
+	})
+	for _, f := range vp8Frames(t, 10) {
+		s.h.OnVideo(f, 0)
+	}
+	s.h.OnEvent(api.Event{Type: api.TypeText, Text: "what do you see?"})
+	s.out.waitFor(t, "reply", final(api.RoleAssistant))
+	msg := srv.Chats()[0].Messages[1]
+	b64, ok := strings.CutPrefix(msg.ImageURL, "data:image/jpeg;base64,")
+	if !ok {
+		t.Fatalf("no JPEG in %+v", msg)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(b64)
+	img, err := jpeg.Decode(bytes.NewReader(raw))
+	if err != nil || img.Bounds().Dx() != 320 || img.Bounds().Dy() != 240 {
+		t.Fatalf("image: %v, %v", err, img)
+	}
+}
+
+func vp8Frames(t *testing.T, n int) [][]byte {
+	t.Helper()
+	params, err := vpx.NewVP8Params()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	src := video.ReaderFunc(func() (image.Image, func(), error) {
+		img := image.NewYCbCr(image.Rect(0, 0, 320, 240), image.YCbCrSubsampleRatio420)
+		for y := 0; y < 240; y++ {
+			for x := 0; x < 320; x++ {
+				img.Y[y*img.YStride+x] = uint8(x + y + 8*i)
+			}
+		}
+		i++
+		return img, func() {}, nil
+	})
+	enc, err := params.BuildVideoEncoder(src, prop.Media{Video: prop.Video{Width: 320, Height: 240, FrameRate: 30, FrameFormat: frame.FormatI420}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	var out [][]byte
+	for len(out) < n {
+		b, release, err := enc.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, append([]byte(nil), b...))
+		release()
+	}
+	return out
+}
