@@ -68,7 +68,7 @@ LOAD_SECONDS ?= 10s
 ## bench-load: parley-agent on loopback under LOAD_STEPS concurrent echo calls
 bench-load: build
 	$(GO) build -o $(BIN)/parley-load ./cmd/parley-load
-	@PARLEY_TOKEN=bench ./$(BIN)/parley-agent --listen 127.0.0.1:18443 --max-sessions 1000 \
+	@PARLEY_TOKEN=bench ./$(BIN)/parley-agent --listen 127.0.0.1:18443 --handler echo --max-sessions 1000 \
 	    --log-level error & pid=$$!; \
 	  trap "kill $$pid 2>/dev/null" EXIT; \
 	  PARLEY_TOKEN=bench ./$(BIN)/parley-load --agent http://127.0.0.1:18443 \

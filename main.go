@@ -16,6 +16,7 @@ import (
 
 	fyneapp "fyne.io/fyne/v2/app"
 
+	"github.com/parley-app/parley/agent/brain"
 	"github.com/parley-app/parley/app"
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/headless"
@@ -73,8 +74,14 @@ func runGUI(args []string, stderr io.Writer) int {
 	speaker := fs.String("speaker", "", "speaker name or ID; empty for the system default")
 	autoCall := fs.Bool("call", false, "start a call as soon as the window opens")
 	iceServers, allowPrivate := remoteFlags(fs)
+	var bc brain.Config
+	handler := bc.Flags(fs)
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := bc.Check(*handler); err != nil {
+		fmt.Fprintln(stderr, "parley:", err)
 		return 2
 	}
 	log, err := newLogger(stderr, *logLevel)
@@ -85,6 +92,7 @@ func runGUI(args []string, stderr io.Writer) int {
 	core, err := app.New(app.Config{
 		AgentURL: *agentURL, Token: *token, MicID: *mic, SpeakerID: *speaker, Log: log,
 		ICEServers: *iceServers, AllowPrivate: *allowPrivate,
+		Echo: *handler == brain.HandlerEcho, Brain: bc,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "parley: could not start:", err)
@@ -128,12 +136,18 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 	token := fs.String("token", os.Getenv("PARLEY_TOKEN"), "bearer token for --agent (env PARLEY_TOKEN)")
 	timeout := fs.Duration("timeout", 0, "how long to wait for the answer after the input ends (default 15s)")
 	iceServers, allowPrivate := remoteFlags(fs)
+	var bc brain.Config
+	handler := bc.Flags(fs)
 	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *input == "" || fs.NArg() > 0 {
 		fs.Usage()
+		return 2
+	}
+	if err := bc.Check(*handler); err != nil {
+		fmt.Fprintln(stderr, "parley call:", err)
 		return 2
 	}
 	log, err := newLogger(stderr, *logLevel)
@@ -146,6 +160,7 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 	rep, err := headless.Run(ctx, headless.Options{
 		Input: *input, Output: *output, AgentURL: *agentURL, Token: *token, Timeout: *timeout, Log: log,
 		ICEServers: *iceServers, AllowPrivate: *allowPrivate,
+		Echo: *handler == brain.HandlerEcho, Brain: bc,
 	})
 	if err != nil {
 		msg := err.Error()
@@ -164,6 +179,26 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprintf(stdout, "%s call: connected in %.1f ms, first agent audio after %.1f ms\n", rep.Mode, rep.ConnectMS, rep.FirstAudioMS)
-	fmt.Fprintf(stdout, "echo: heard back after %.0f ms (reply began %.0f ms after you stopped), correlation %.3f\n", rep.EchoDelayMS, rep.ResponseMS, rep.Correlation)
+	for _, n := range rep.Notices {
+		fmt.Fprintln(stdout, "note:", n)
+	}
+	if len(rep.Transcript) == 0 {
+		fmt.Fprintf(stdout, "echo: heard back after %.0f ms (reply began %.0f ms after you stopped), correlation %.3f\n", rep.EchoDelayMS, rep.ResponseMS, rep.Correlation)
+		return 0
+	}
+	for _, l := range rep.Transcript {
+		cut := ""
+		if l.Interrupted {
+			cut = " (interrupted)"
+		}
+		fmt.Fprintf(stdout, "%s: %s%s\n", l.Role, l.Text, cut)
+	}
+	for i, m := range rep.Turns {
+		fmt.Fprintf(stdout, "turn %d: end of turn %.0f ms, STT %.0f ms, first token %.0f ms, first speech %.0f ms, first audio sent %.0f ms after your speech ended\n",
+			i+1, m.EndOfTurnMS, m.STTMS, m.TTFTMS, m.TTSMS, m.FirstAudioMS)
+	}
+	if rep.VoiceToVoiceMS > 0 {
+		fmt.Fprintf(stdout, "voice to voice: %.0f ms (end of your speech → first reply audio played)\n", rep.VoiceToVoiceMS)
+	}
 	return 0
 }

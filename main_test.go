@@ -32,7 +32,7 @@ func TestHeadlessCall(t *testing.T) {
 		t.Run(filepath.Base(input), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "reply.wav")
 			var stdout, stderr bytes.Buffer
-			if code := run([]string{"call", "--input", input, "--output", out, "--json"}, &stdout, &stderr); code != 0 {
+			if code := run([]string{"call", "--handler", "echo", "--input", input, "--output", out, "--json"}, &stdout, &stderr); code != 0 {
 				t.Fatalf("parley call exited %d: %s", code, stderr.String())
 			}
 			var rep headless.Report
@@ -204,8 +204,8 @@ func TestGUICall(t *testing.T) {
 	speech := testspeech.GoForward(t)
 	rec := pa.Record(t)
 
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8", "LC_ALL=")
+	cmd := exec.Command(bin, "--handler", "echo")
+	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8", "LC_ALL=", "XDG_DATA_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir())
 	cmd.Env = append(cmd.Env, pa.Env...)
 	logs := &logWatcher{lines: make(chan string, 1000)}
 	cmd.Stdout, cmd.Stderr = io.Discard, logs

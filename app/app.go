@@ -7,11 +7,13 @@ package app
 import (
 	"context"
 	"errors"
+	"strings"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/parley-app/parley/agent/api"
+	"github.com/parley-app/parley/agent/brain"
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/history"
 	"github.com/parley-app/parley/app/localagent"
@@ -32,7 +34,25 @@ type Config struct {
 	AllowPrivate bool
 	// HistoryDir holds past conversations; "" means history.DefaultDir().
 	HistoryDir string
-	Log        *slog.Logger
+	// NoHistory keeps calls out of the history.
+	NoHistory bool
+	// Local mode: Echo makes the agent play each turn back instead of
+	// conversing (for checking the sound path); Brain chooses the
+	// conversation's providers.
+	Echo  bool
+	Brain brain.Config
+	Log   *slog.Logger
+}
+
+// Line is one line of the call's transcript.
+type Line struct {
+	Turn        int64
+	Role        string // api.RoleUser or api.RoleAssistant
+	Text        string
+	Final       bool
+	Interrupted bool             // the caller cut the agent short
+	Metrics     *api.TurnMetrics // the turn's latencies, on the assistant's final line
+	Start, End  time.Time        // first words shown, final words shown
 }
 
 // Status is everything the UI shows about the call.
@@ -42,6 +62,14 @@ type Status struct {
 	ConnectTime time.Duration // offer → connected, once connected
 	AgentState  string        // listening / thinking / speaking, from the agent
 	Local       bool          // local mode
+	// Notice is the agent's latest notice for a person (no model set up,
+	// a provider failed, the VAD fell back), "" for none.
+	Notice string
+	// Transcript is this call's conversation so far (copy-on-write: a
+	// Status's slice is never changed afterwards).
+	Transcript []Line
+	// Metrics are the last answered turn's latencies.
+	Metrics *api.TurnMetrics
 }
 
 // App is one running client.
@@ -55,6 +83,9 @@ type App struct {
 	onStatus func(Status)
 	onLevel  func(float64)
 	agent    *localagent.Agent
+	ready    chan struct{} // closed when the local agent has started (or failed)
+	agentErr error
+	hw       *historyWriter
 	devs     *device.Context
 	att      *attempt // the current call attempt, nil before the first
 	closed   bool
@@ -100,6 +131,8 @@ type attempt struct {
 	mic     audio.Source
 	speaker audio.Sink
 	ended   bool // under App.mu
+	conv    string // the history's conversation ID
+	metrics map[int64]*api.TurnMetrics // by turn, until the final line files them
 	done    chan struct{}
 	once    sync.Once
 }
@@ -112,14 +145,52 @@ func New(cfg Config) (*App, error) {
 	}
 	a := &App{cfg: cfg, log: cfg.Log.With("component", "app"), onStatus: func(Status) {}, onLevel: func(float64) {}}
 	a.status.Local = cfg.AgentURL == ""
-	if a.status.Local {
-		la, err := localagent.Start(cfg.Log)
-		if err != nil {
-			return nil, err
-		}
-		a.agent = la
+	a.ready = make(chan struct{})
+	a.hw = newHistoryWriter(a)
+	if !a.status.Local {
+		close(a.ready)
+		return a, nil
 	}
+	// Loading the speech models takes a moment: do it while the window
+	// opens. A call placed meanwhile waits for it.
+	go func() {
+		defer close(a.ready)
+		la, err := localagent.Start(cfg.Log, localagent.Options{Echo: cfg.Echo, Brain: cfg.Brain})
+		if err != nil {
+			a.agentErr = err
+			a.update(func(s *Status) bool {
+				s.Notice = "The built-in agent could not start: " + err.Error()
+				return true
+			})
+			return
+		}
+		a.mu.Lock()
+		a.agent = la
+		a.mu.Unlock()
+		if la.Problem != "" {
+			a.update(func(s *Status) bool { s.Notice = la.Problem; return true })
+		}
+	}()
 	return a, nil
+}
+
+// Ready is closed once the app can place a call (in local mode: once the
+// in-process agent has started).
+func (a *App) Ready() <-chan struct{} { return a.ready }
+
+// Send sends a typed message to the agent, answered like speech. It returns
+// an error when no call is connected.
+func (a *App) Send(text string) error {
+	a.mu.Lock()
+	var c *call.Call
+	if a.att != nil && !a.att.ended {
+		c = a.att.call
+	}
+	a.mu.Unlock()
+	if c == nil {
+		return errors.New("there is no call to send the message in: press Call first")
+	}
+	return c.Send(api.Event{Type: api.TypeText, Text: text})
 }
 
 // OnStatus sets the function that receives every status change, and the one
@@ -171,7 +242,7 @@ func (a *App) Call() {
 	a.att = att
 	a.mu.Unlock()
 	a.update(func(s *Status) bool {
-		*s = Status{State: call.Connecting, Local: s.Local}
+		*s = Status{State: call.Connecting, Local: s.Local, Notice: s.Notice}
 		return true
 	})
 	go a.dial(att)
@@ -179,10 +250,23 @@ func (a *App) Call() {
 
 func (a *App) dial(att *attempt) {
 	start := time.Now()
+	select {
+	case <-a.ready:
+	case <-att.ctx.Done():
+		a.finish(att, att.ctx.Err())
+		return
+	}
+	if a.agentErr != nil {
+		a.finish(att, a.agentErr)
+		return
+	}
 	agentURL, token := a.cfg.AgentURL, a.cfg.Token
+	a.mu.Lock()
 	if a.agent != nil {
 		agentURL, token = a.agent.URL, a.agent.Token
 	}
+	a.mu.Unlock()
+	att.conv = history.NewConversation(start)
 	if err := a.openDevices(att); err != nil {
 		a.finish(att, err)
 		return
@@ -202,18 +286,7 @@ func (a *App) dial(att *attempt) {
 			a.mu.Unlock()
 			cb(l)
 		},
-		OnEvent: func(e api.Event) {
-			if e.Type != api.TypeState {
-				return
-			}
-			a.update(func(s *Status) bool {
-				if a.att != att || att.ended {
-					return false // a late event from a call that is over
-				}
-				s.AgentState = e.State
-				return true
-			})
-		},
+		OnEvent: func(e api.Event) { a.onEvent(att, e) },
 		OnEnd: func(err error) { a.finish(att, err) },
 	})
 	if err != nil {
@@ -233,6 +306,61 @@ func (a *App) dial(att *attempt) {
 	if hungUp {
 		c.Hangup() // OnEnd finishes the attempt
 	}
+}
+
+// onEvent applies one event from the agent to the status (and the
+// history).
+func (a *App) onEvent(att *attempt, e api.Event) {
+	var file *history.Turn
+	a.update(func(s *Status) bool {
+		if a.att != att || att.ended {
+			return false // a late event from a call that is over
+		}
+		switch e.Type {
+		case api.TypeState:
+			s.AgentState = e.State
+		case api.TypeNotice:
+			s.Notice = e.Message
+		case api.TypeMetrics:
+			if att.metrics == nil {
+				att.metrics = map[int64]*api.TurnMetrics{}
+			}
+			att.metrics[e.Turn] = e.Metrics
+			s.Metrics = e.Metrics
+		case api.TypeTranscript:
+			now := time.Now()
+			line := Line{Turn: e.Turn, Role: e.Role, Text: e.Text, Final: e.Final, Interrupted: e.Interrupted, Start: now, End: now}
+			if e.Final && e.Role == api.RoleAssistant {
+				line.Metrics = att.metrics[e.Turn]
+				delete(att.metrics, e.Turn)
+			}
+			s.Transcript = withLine(s.Transcript, line)
+			if e.Final && strings.TrimSpace(e.Text) != "" {
+				file = historyTurn(att.conv, line)
+			}
+		default:
+			return false
+		}
+		return true
+	})
+	if file != nil {
+		a.hw.add(file)
+	}
+}
+
+// withLine returns a new transcript with line added, or replacing the
+// partial line of the same turn and role.
+func withLine(tr []Line, line Line) []Line {
+	out := make([]Line, len(tr), len(tr)+1)
+	copy(out, tr)
+	for i := len(out) - 1; i >= 0 && i >= len(out)-2; i-- {
+		if out[i].Turn == line.Turn && out[i].Role == line.Role && !out[i].Final {
+			line.Start = out[i].Start
+			out[i] = line
+			return out
+		}
+	}
+	return append(out, line)
 }
 
 // finish ends an attempt once: it closes its devices and publishes Ended
@@ -327,6 +455,8 @@ func (a *App) Close() error {
 	a.closed = true
 	a.mu.Unlock()
 	a.Hangup()
+	a.hw.close() // the last turns reach the history
+	<-a.ready
 	a.histMu.Lock() // wait for an opening history
 	defer a.histMu.Unlock()
 	a.mu.Lock()

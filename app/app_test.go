@@ -49,7 +49,7 @@ func (r *recorder) waitFor(t *testing.T, want call.State) Status {
 func TestCallLifecycle(t *testing.T) {
 	pa := pulsetest.Start(t)
 	pa.Setenv(t)
-	a, err := New(Config{})
+	a, err := New(Config{Echo: true, NoHistory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestCallWithoutSoundSystem(t *testing.T) {
 	t.Setenv("XDG_RUNTIME_DIR", dir)
 	t.Setenv("HOME", dir)
 	t.Setenv("ALSA_CONFIG_PATH", dir+"/no-alsa.conf")
-	a, err := New(Config{})
+	a, err := New(Config{Echo: true, NoHistory: true})
 	if err != nil {
 		t.Fatal(err)
 	}

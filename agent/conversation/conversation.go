@@ -369,8 +369,9 @@ func (h *Handler) answer(ctx context.Context, t *turnRun) {
 		return
 	}
 	h.remember(user, reply, false)
-	_ = h.out.Send(api.Event{Type: api.TypeTranscript, Turn: t.id, Role: api.RoleAssistant, Text: strings.TrimSpace(reply), Final: true})
+	// Metrics first, so a client can file them with the final line.
 	_ = h.out.Send(api.Event{Type: api.TypeMetrics, Turn: t.id, Metrics: &m})
+	_ = h.out.Send(api.Event{Type: api.TypeTranscript, Turn: t.id, Role: api.RoleAssistant, Text: strings.TrimSpace(reply), Final: true})
 }
 
 // contextFor returns the messages for the model: the system prompt, the
@@ -459,6 +460,9 @@ func (h *Handler) Stop() {
 	h.mu.Unlock()
 	h.wg.Wait()
 	h.camera.close()
+	if c, ok := h.vad.(interface{ Close() error }); ok {
+		_ = c.Close() // Silero detectors hold native memory
+	}
 }
 
 func (t *turnRun) spokenText() string {

@@ -1,6 +1,7 @@
 package call
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -62,7 +63,19 @@ type Metrics struct {
 	FirstAudioTime time.Duration // call start → first agent RTP packet received (0 until then)
 	Jitter         jitter.Stats  // the receive jitter buffer's counters
 	RTT            time.Duration // data-channel ping round trip (0 until measured)
+	// VoiceToVoice is the last spoken turn's end of the caller's speech (the
+	// last microphone frame above SpeechLevel) → the first frame of the
+	// agent's reply handed to the speaker; 0 until measured.
+	VoiceToVoice time.Duration
+	// BargeIn is the last barge-in's start of the caller's speech over the
+	// agent's reply → the first frame of silence handed to the speaker.
+	BargeIn time.Duration
 }
+
+// SpeechLevel is the microphone level (audio.Level, 0..1) above which a
+// frame counts as the caller speaking for the client's own timings: 0.25 is
+// -45 dBFS, the energy VAD's threshold.
+const SpeechLevel = 0.25
 
 // Call is one connected call. Hang it up with Hangup.
 type Call struct {
@@ -81,6 +94,18 @@ type Call struct {
 
 	connectTime time.Duration
 	firstAudio  atomic.Int64 // ns since start; 0 = none yet
+	dc          atomic.Pointer[webrtc.DataChannel]
+
+	// Turn timing, measured at the client: the mic goroutine writes the
+	// speech times, the playout goroutine the reply times.
+	tmu         sync.Mutex
+	lastSpeech  time.Time // last mic frame above SpeechLevel
+	speechStart time.Time // first mic frame above SpeechLevel after silence
+	replying    bool      // the speaker is getting the agent's voice
+	bargeFrom   time.Time // caller's speech began during a reply
+	v2v, barge  time.Duration
+	v2vTurn     time.Duration // v2v of the reply playing now, for its metrics event
+	flushing    atomic.Bool   // after an interrupt: drop reply audio until the agent's silence
 	connected   atomic.Bool
 	endOnce     sync.Once
 	endErr      error
@@ -170,6 +195,7 @@ func (c *Call) connect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("call: data channel: %w", err)
 	}
+	c.dc.Store(dc)
 	c.keep.Send = func(e api.Event) error { return dc.SendText(string(e.Encode())) }
 	dc.OnOpen(func() {
 		if !c.addWorker() {
@@ -190,6 +216,21 @@ func (c *Call) connect(ctx context.Context) error {
 		}
 		if c.keep.Handle(e) {
 			return
+		}
+		switch e.Type {
+		case api.TypeInterrupt:
+			c.flushing.Store(true) // drop what the jitter buffer holds of the reply
+		case api.TypeMetrics:
+			if e.Metrics != nil && e.Metrics.EndOfTurnMS > 0 {
+				c.tmu.Lock()
+				if c.v2vTurn > 0 {
+					m := *e.Metrics
+					m.VoiceToVoiceMS = ms(c.v2vTurn)
+					e.Metrics = &m
+					c.v2vTurn = 0
+				}
+				c.tmu.Unlock()
+			}
 		}
 		c.cb.OnEvent(e)
 		if e.Type == api.TypeBye {
@@ -307,7 +348,9 @@ func (c *Call) sendMic() {
 			go c.end(fmt.Errorf("%w: %v", ErrMicrophone, err))
 			return
 		}
-		c.cb.OnMicLevel(audio.Level(f))
+		level := audio.Level(f)
+		c.cb.OnMicLevel(level)
+		c.heard(level >= SpeechLevel)
 		pkt, err := enc.Encode(f)
 		if err != nil {
 			go c.end(err)
@@ -339,6 +382,14 @@ func (c *Call) playout() {
 			payload, st := c.jb.Pop()
 			switch st {
 			case jitter.Packet:
+				voiced := !bytes.Equal(payload, opus.SilenceFrame)
+				if voiced && c.flushing.Load() {
+					out.Silence(audio.FrameSamples) // interrupted: drop the rest of the reply
+					c.played(false)
+					continue
+				}
+				c.flushing.Store(false)
+				c.played(voiced)
 				pcm, err := dec.Decode(payload)
 				if err != nil {
 					c.log.Debug("decode", "err", err)
@@ -372,13 +423,68 @@ func (c *Call) playout() {
 	}
 }
 
+// heard notes whether the caller is speaking in the mic frame just
+// captured.
+func (c *Call) heard(speech bool) {
+	if !speech {
+		return
+	}
+	now := time.Now()
+	c.tmu.Lock()
+	defer c.tmu.Unlock()
+	if now.Sub(c.lastSpeech) > 200*time.Millisecond {
+		c.speechStart = now
+		if c.replying {
+			c.bargeFrom = now
+		}
+	}
+	c.lastSpeech = now
+}
+
+// played notes whether the frame about to go to the speaker is the agent's
+// voice (voiced) or its idle silence, and times replies and barge-ins.
+func (c *Call) played(voiced bool) {
+	now := time.Now()
+	c.tmu.Lock()
+	defer c.tmu.Unlock()
+	switch {
+	case voiced && !c.replying:
+		c.replying = true
+		if !c.lastSpeech.IsZero() && now.Sub(c.lastSpeech) < 30*time.Second {
+			c.v2v = now.Sub(c.lastSpeech)
+			c.v2vTurn = c.v2v
+		}
+	case !voiced && c.replying:
+		c.replying = false
+		if !c.bargeFrom.IsZero() {
+			c.barge = now.Sub(c.bargeFrom)
+			c.bargeFrom = time.Time{}
+		}
+	}
+}
+
+// Send sends an event to the agent on the data channel, e.g. a typed
+// message (api.TypeText); it returns an error if the channel is not open.
+func (c *Call) Send(e api.Event) error {
+	dc := c.dc.Load()
+	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
+		return errors.New("call: the event channel to the agent is not open")
+	}
+	return dc.SendText(string(e.Encode()))
+}
+
 // Metrics returns the call's timings so far.
 func (c *Call) Metrics() Metrics {
+	c.tmu.Lock()
+	v2v, barge := c.v2v, c.barge
+	c.tmu.Unlock()
 	return Metrics{
 		ConnectTime:    c.connectTime,
 		FirstAudioTime: time.Duration(c.firstAudio.Load()),
 		Jitter:         c.jb.Stats(),
 		RTT:            c.keep.RTT(),
+		VoiceToVoice:   v2v,
+		BargeIn:        barge,
 	}
 }
 

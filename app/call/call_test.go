@@ -28,7 +28,7 @@ func (d *discard) Close() error                                    { return nil 
 
 func startAgent(t testing.TB) *localagent.Agent {
 	t.Helper()
-	la, err := localagent.Start(nil)
+	la, err := localagent.Start(nil, localagent.Options{Echo: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestDialErrors(t *testing.T) {
 // TestAgentGoesAway: when the agent shuts down mid-call it says bye, and the
 // call ends by itself with ErrAgentEnded and a sentence for a person.
 func TestAgentGoesAway(t *testing.T) {
-	la, err := localagent.Start(nil)
+	la, err := localagent.Start(nil, localagent.Options{Echo: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parley-app/parley/agent/api"
+	"github.com/parley-app/parley/agent/brain"
 	"github.com/parley-app/parley/agent/vad"
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/localagent"
@@ -36,7 +37,19 @@ type Options struct {
 	// candidates (an agent on the same LAN).
 	ICEServers   []string
 	AllowPrivate bool
-	Log          *slog.Logger
+	// Local mode only: Echo serves the echo (each turn played back, for
+	// measuring the media path) instead of the conversation, whose
+	// providers Brain chooses.
+	Echo  bool
+	Brain brain.Config
+	Log   *slog.Logger
+}
+
+// Line is one final transcript line of the call.
+type Line struct {
+	Role        string `json:"role"` // user or assistant
+	Text        string `json:"text"`
+	Interrupted bool   `json:"interrupted,omitempty"`
 }
 
 // Report is what a headless call measured. Times are in milliseconds.
@@ -58,6 +71,16 @@ type Report struct {
 	CorrelationFullBand float64 `json:"correlation_fullband"`
 	InputMS             float64 `json:"input_ms"`  // length of the input
 	OutputMS            float64 `json:"output_ms"` // length of the recording
+
+	// The conversation (empty for the echo): the final transcript lines,
+	// each turn's metrics as the agent sent them (voice_to_voice_ms added
+	// by the client), and the agent's notices.
+	Transcript []Line            `json:"transcript,omitempty"`
+	Turns      []api.TurnMetrics `json:"turns,omitempty"`
+	Notices    []string          `json:"notices,omitempty"`
+	// VoiceToVoiceMS is the client's measure of the last turn: end of the
+	// caller's speech captured → first reply frame played.
+	VoiceToVoiceMS float64 `json:"voice_to_voice_ms,omitempty"`
 }
 
 // Run places one call and returns its report. It returns ErrNoReply when the
@@ -76,12 +99,15 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	start := time.Now()
 	rep := Report{Mode: "remote", InputMS: samplesMS(len(pcm))}
 	if o.AgentURL == "" {
-		la, err := localagent.Start(o.Log)
+		la, err := localagent.Start(o.Log, localagent.Options{Echo: o.Echo, Brain: o.Brain})
 		if err != nil {
 			return rep, err
 		}
 		defer la.Close()
 		o.AgentURL, o.Token, rep.Mode = la.URL, la.Token, "local"
+		if la.Problem != "" {
+			rep.Notices = append(rep.Notices, la.Problem)
+		}
 	}
 	factory, err := rtc.NewForAgent(o.AgentURL, o.ICEServers, o.AllowPrivate)
 	if err != nil {
@@ -102,10 +128,21 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	replied := make(chan struct{})
 	var once sync.Once
 	var spoke bool
+	var evmu sync.Mutex
 	c, err := call.Dial(ctx, call.Config{
 		AgentURL: o.AgentURL, Token: o.Token, Factory: factory,
 		Mic: mic, Speaker: sink, Log: o.Log, Start: start,
 	}, call.Callbacks{OnEvent: func(e api.Event) {
+		evmu.Lock()
+		switch {
+		case e.Type == api.TypeTranscript && e.Final:
+			rep.Transcript = append(rep.Transcript, Line{Role: e.Role, Text: e.Text, Interrupted: e.Interrupted})
+		case e.Type == api.TypeMetrics && e.Metrics != nil:
+			rep.Turns = append(rep.Turns, *e.Metrics)
+		case e.Type == api.TypeNotice:
+			rep.Notices = append(rep.Notices, e.Message)
+		}
+		evmu.Unlock()
 		if e.Type != api.TypeState {
 			return
 		}
@@ -136,6 +173,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	c.Hangup()
 	m := c.Metrics()
 	rep.ConnectMS, rep.FirstAudioMS = durMS(m.ConnectTime), durMS(m.FirstAudioTime)
+	rep.VoiceToVoiceMS = durMS(m.VoiceToVoice)
 	if err := c.Err(); err != nil {
 		return rep, err
 	}
@@ -155,10 +193,12 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return rep, fmt.Errorf("%w within %v of the end of the input", ErrNoReply, o.Timeout)
 	}
 	sendStart := mic.startTime()
-	lag, ncc := audio.BestLag(audio.SpeechBand(pcm), audio.SpeechBand(out))
-	rep.Correlation = ncc
-	rep.CorrelationFullBand = nccAt(pcm, out, lag)
-	rep.EchoDelayMS = durMS(playStart.Sub(sendStart)) + samplesMS(lag)
+	if len(rep.Transcript) == 0 { // the echo: how faithful, how late
+		lag, ncc := audio.BestLag(audio.SpeechBand(pcm), audio.SpeechBand(out))
+		rep.Correlation = ncc
+		rep.CorrelationFullBand = nccAt(pcm, out, lag)
+		rep.EchoDelayMS = durMS(playStart.Sub(sendStart)) + samplesMS(lag)
+	}
 	if end, ok := lastVoiced(pcm); ok {
 		if start, ok := firstVoicedAfter(out, int(float64(end)-float64(playStart.Sub(sendStart))*audio.SampleRate/float64(time.Second))); ok {
 			rep.ResponseMS = durMS(playStart.Sub(sendStart)) + samplesMS(start-end)

@@ -18,7 +18,7 @@ func BenchmarkEchoRoundTrip(b *testing.B) {
 	in := testspeech.GoForwardWAV(b)
 	var echo, resp, ncc []float64
 	for b.Loop() {
-		rep, err := Run(context.Background(), Options{Input: in})
+		rep, err := Run(context.Background(), Options{Input: in, Echo: true})
 		if err != nil {
 			b.Fatal(err)
 		}

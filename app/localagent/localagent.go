@@ -18,14 +18,31 @@ import (
 	"time"
 
 	"github.com/parley-app/parley/agent"
+	"github.com/parley-app/parley/agent/brain"
 	"github.com/parley-app/parley/agent/echo"
 	"github.com/parley-app/parley/media/rtc"
 )
+
+// Options choose what answers.
+type Options struct {
+	// Echo serves agent/echo (each turn played back) instead of the
+	// conversation: for measuring the media path.
+	Echo bool
+	// Brain chooses the conversation's providers (the zero value: offline
+	// STT and TTS, Ollama if it runs on this machine).
+	Brain brain.Config
+}
 
 // Agent is a running in-process agent.
 type Agent struct {
 	URL   string // e.g. http://127.0.0.1:41234
 	Token string // 256-bit random, hex
+	// Brain is the conversation's providers (nil for Options.Echo or when
+	// they could not be made).
+	Brain *brain.Brain
+	// Problem says, for a person, why the conversation could not be set up
+	// and the echo answers instead ("" when all is well).
+	Problem string
 
 	srv    *agent.Server
 	http   *http.Server
@@ -34,9 +51,11 @@ type Agent struct {
 	closeE error
 }
 
-// Start listens on a random loopback port and serves the echo agent. It
-// returns an error if no loopback port can be had.
-func Start(log *slog.Logger) (*Agent, error) {
+// Start listens on a random loopback port and serves the agent. When the
+// conversation's providers cannot be made (a missing package, a bad
+// setting), it serves the echo and says why in Agent.Problem, so the app
+// still works. It returns an error if no loopback port can be had.
+func Start(log *slog.Logger, o Options) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -49,9 +68,23 @@ func Start(log *slog.Logger) (*Agent, error) {
 		return nil, err
 	}
 	token := hex.EncodeToString(tok)
+	a := &Agent{Token: token, done: make(chan struct{})}
+	handler := echo.New(echo.Config{Log: log})
+	if !o.Echo {
+		if o.Brain.Log == nil {
+			o.Brain.Log = log
+		}
+		b, err := brain.Build(context.Background(), o.Brain)
+		if err != nil {
+			log.Error("conversation providers: the echo answers instead", "err", err)
+			a.Problem = "The conversation could not start, so the agent only echoes you: " + err.Error()
+		} else {
+			a.Brain, handler = b, b.Handler
+		}
+	}
 	srv, err := agent.NewServer(agent.Config{
 		Token:   token,
-		Handler: echo.New(echo.Config{Log: log}),
+		Handler: handler,
 		Factory: f,
 		Log:     log,
 		// One person on this machine: a few calls at most, and nothing but
@@ -60,19 +93,17 @@ func Start(log *slog.Logger) (*Agent, error) {
 		LoopbackOnly: true,
 	})
 	if err != nil {
+		a.closeBrain()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
+		a.closeBrain()
 		return nil, fmt.Errorf("localagent: listen on loopback: %w", err)
 	}
-	a := &Agent{
-		URL:   "http://" + ln.Addr().String(),
-		Token: token,
-		srv:   srv,
-		http:  &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second},
-		done:  make(chan struct{}),
-	}
+	a.URL = "http://" + ln.Addr().String()
+	a.srv = srv
+	a.http = &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		defer close(a.done)
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -96,6 +127,13 @@ func (a *Agent) Close() error {
 		defer cancel()
 		a.closeE = a.http.Shutdown(ctx)
 		<-a.done
+		a.closeBrain()
 	})
 	return a.closeE
+}
+
+func (a *Agent) closeBrain() {
+	if a.Brain != nil {
+		a.Brain.Close()
+	}
 }

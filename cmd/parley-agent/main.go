@@ -24,6 +24,7 @@ import (
 	"github.com/peterbourgon/ff/v3"
 
 	"github.com/parley-app/parley/agent"
+	"github.com/parley-app/parley/agent/brain"
 	"github.com/parley-app/parley/agent/echo"
 	"github.com/parley-app/parley/media/rtc"
 )
@@ -47,6 +48,8 @@ type config struct {
 	allowPrivate bool
 	logFormat    string
 	logLevel     string
+	handler      string
+	brain        brain.Config
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -93,11 +96,16 @@ Flags:
 	fs.StringVar(&c.tlsKey, "tls-key", "", "the private key `file` for --tls-cert (PEM)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	handler := c.brain.Flags(fs)
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix("PARLEY")); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	c.handler = *handler
+	if err := c.brain.Check(c.handler); err != nil {
+		return c, err
 	}
 	if c.tokenFile != "" {
 		b, err := os.ReadFile(c.tokenFile)
@@ -202,8 +210,19 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "parley-agent:", err)
 		return 2
 	}
+	handler := echo.New(echo.Config{Log: log})
+	if c.handler == brain.HandlerConversation {
+		c.brain.Log = log
+		b, err := brain.Build(context.Background(), c.brain)
+		if err != nil {
+			log.Error("conversation providers", "err", err)
+			return 1
+		}
+		defer b.Close()
+		handler = b.Handler
+	}
 	srv, err := agent.NewServer(agent.Config{
-		Token: c.token, Handler: echo.New(echo.Config{Log: log}), Factory: factory, Log: log,
+		Token: c.token, Handler: handler, Factory: factory, Log: log,
 		MaxSessions: c.maxSessions, IdleTimeout: c.idleTimeout,
 		// Serving this machine only: also refuse non-loopback Host headers
 		// (DNS rebinding), as the app's local agent does.

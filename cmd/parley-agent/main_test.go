@@ -61,7 +61,7 @@ func TestServesACallAndStopsOnSIGTERM(t *testing.T) {
 	bin := buildAgent(t)
 	addr := freePort(t)
 	var logs bytes.Buffer
-	cmd := exec.Command(bin, "--listen", addr)
+	cmd := exec.Command(bin, "--listen", addr, "--handler", "echo")
 	cmd.Env = append(os.Environ(), "PARLEY_TOKEN=test-token")
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {

@@ -71,7 +71,7 @@ func TestRemoteModeAcrossNamespaces(t *testing.T) {
 	ns := netns(t)
 	bin := buildAgent(t)
 	var logs bytes.Buffer
-	cmd := privileged("ip", "netns", "exec", ns, bin, "--listen", agentIP+":8443", "--token", "remote-token")
+	cmd := privileged("ip", "netns", "exec", ns, bin, "--listen", agentIP+":8443", "--token", "remote-token", "--handler", "echo")
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
