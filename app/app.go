@@ -7,8 +7,8 @@ package app
 import (
 	"context"
 	"errors"
-	"strings"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -130,8 +130,8 @@ type attempt struct {
 	call    *call.Call // set once connected (under App.mu)
 	mic     audio.Source
 	speaker audio.Sink
-	ended   bool // under App.mu
-	conv    string // the history's conversation ID
+	ended   bool                       // under App.mu
+	conv    string                     // the history's conversation ID
 	metrics map[int64]*api.TurnMetrics // by turn, until the final line files them
 	done    chan struct{}
 	once    sync.Once
@@ -287,7 +287,7 @@ func (a *App) dial(att *attempt) {
 			cb(l)
 		},
 		OnEvent: func(e api.Event) { a.onEvent(att, e) },
-		OnEnd: func(err error) { a.finish(att, err) },
+		OnEnd:   func(err error) { a.finish(att, err) },
 	})
 	if err != nil {
 		a.finish(att, err)

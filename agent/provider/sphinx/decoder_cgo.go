@@ -22,6 +22,41 @@ static ps_decoder_t *parley_ps_new(const char *hmm, const char *lm, const char *
 	cmd_ln_free_r(config); // ps_init keeps its own reference
 	return ps;
 }
+
+// parley_prime_cmn sets the decoder's cepstral mean to the mean of the
+// cepstra of the whole utterance pcm, as batch CMN would. Returns the
+// number of frames, or -1 on error.
+static int parley_prime_cmn(ps_decoder_t *ps, const int16 *pcm, size_t n) {
+	fe_t *fe = ps_get_fe(ps);
+	feat_t *feat = ps_get_feat(ps);
+	if (fe == NULL || feat == NULL || feat->cmn_struct == NULL) {
+		return 0; // no CMN: nothing to prime
+	}
+	int ncep = feat->cmn_struct->veclen;
+	if (ncep > 64 || fe_get_output_size(fe) < ncep) {
+		return -1;
+	}
+	mfcc_t **cep = NULL;
+	int32 nfr = 0;
+	if (fe_start_utt(fe) < 0 || fe_process_utt(fe, pcm, n, &cep, &nfr) < 0) {
+		return -1;
+	}
+	if (nfr > 0) {
+		mfcc_t mean[64];
+		for (int j = 0; j < ncep; j++) {
+			double sum = 0;
+			for (int i = 0; i < nfr; i++) {
+				sum += MFCC2FLOAT(cep[i][j]);
+			}
+			mean[j] = FLOAT2MFCC(sum / nfr);
+		}
+		cmn_live_set(feat->cmn_struct, mean);
+	}
+	if (cep != NULL) {
+		fe_free_2d(cep);
+	}
+	return nfr;
+}
 */
 import "C"
 
@@ -79,6 +114,9 @@ func newDecoder(cfg Config) (*decoder, error) {
 // returns one. libpocketsphinx copies the samples into its own buffers
 // during each call and keeps no pointer to Go memory.
 func (d *decoder) decode(pcm []int16, check func() error) (string, error) {
+	if C.parley_prime_cmn(d.ps, (*C.int16)(unsafe.Pointer(&pcm[0])), C.size_t(len(pcm))) < 0 {
+		return "", fmt.Errorf("%w: computing the cepstral mean", ErrDecode)
+	}
 	if C.ps_start_utt(d.ps) < 0 {
 		return "", fmt.Errorf("%w: ps_start_utt", ErrDecode)
 	}

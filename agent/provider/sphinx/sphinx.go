@@ -9,15 +9,22 @@
 // keeps a pool of decoders for a server with many sessions: one is loaded by
 // New, more are loaded on demand up to Config.MaxDecoders, and they are all
 // freed by Close.
+//
+// libpocketsphinx ends the process (exit, or a crash) on some malformed
+// model files, where it should return an error. New checks what is cheap
+// to check (the files are there, the model definition has the right
+// format); a model directory must otherwise come from a trusted install.
 package sphinx
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/parley-app/parley/agent/provider"
@@ -37,7 +44,7 @@ const (
 // ChunkSamples is how much audio Transcribe hands the decoder at a time:
 // 0.25 s at 16 kHz. The context is checked between chunks, so a cancelled
 // Transcribe returns within the time the decoder takes for one chunk.
-const ChunkSamples = provider.STTSampleRate * 400
+const ChunkSamples = provider.STTSampleRate / 4
 
 // Errors of this package (wrapped; test them with errors.Is).
 var (
@@ -72,19 +79,58 @@ func (c Config) withDefaults() Config {
 }
 
 // paths returns the model's acoustic model directory, language model and
-// dictionary, after checking that each exists, so that a missing package
-// is named in the error instead of surfacing as a bare load failure.
+// dictionary after checking them as far as is cheap: a missing package is
+// then named in the error instead of surfacing as a bare load failure, and
+// the files for which libpocketsphinx would end the whole process (a
+// missing mixture file, a model definition of the wrong format: E_FATAL,
+// which calls exit) are refused here.
 func (c Config) paths() (hmm, lm, dict string, err error) {
 	hmm = filepath.Join(c.ModelDir, acousticModel)
 	lm = filepath.Join(c.ModelDir, languageModel)
 	dict = filepath.Join(c.ModelDir, dictionary)
-	for _, p := range []string{filepath.Join(hmm, "mdef"), lm, dict} {
+	notConfigured := func(format string, a ...any) error {
+		return fmt.Errorf("%w: sphinx: "+format+" (install the Debian package pocketsphinx-en-us, or set the model directory)",
+			append([]any{provider.ErrNotConfigured}, a...)...)
+	}
+	for _, p := range []string{"mdef", "means", "variances", "transition_matrices"} {
+		if _, err := os.Stat(filepath.Join(hmm, p)); err != nil {
+			return "", "", "", notConfigured("acoustic model file: %w", err)
+		}
+	}
+	_, errSendump := os.Stat(filepath.Join(hmm, "sendump"))
+	_, errMixw := os.Stat(filepath.Join(hmm, "mixture_weights"))
+	if errSendump != nil && errMixw != nil {
+		return "", "", "", notConfigured("acoustic model %s has neither sendump nor mixture_weights: %w", hmm, errSendump)
+	}
+	if err := checkMdef(filepath.Join(hmm, "mdef")); err != nil {
+		return "", "", "", notConfigured("%w", err)
+	}
+	for _, p := range []string{lm, dict} {
 		if _, err := os.Stat(p); err != nil {
-			return "", "", "", fmt.Errorf("%w: sphinx: model file %s: %w (install the Debian package pocketsphinx-en-us, or set the model directory)",
-				provider.ErrNotConfigured, p, err)
+			return "", "", "", notConfigured("model file: %w", err)
 		}
 	}
 	return hmm, lm, dict, nil
+}
+
+// checkMdef checks that path starts like a model definition: "BMDF" (the
+// binary format, in either byte order) or "0.3" (the text format's
+// version line).
+func checkMdef(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var head [4]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil {
+		return fmt.Errorf("model definition %s: %w", path, err)
+	}
+	switch h := string(head[:]); {
+	case h == "BMDF", h == "FDMB", strings.HasPrefix(h, "0.3"):
+		return nil
+	}
+	return fmt.Errorf("%s is not a model definition (it starts with %q)", path, head[:])
 }
 
 // STT transcribes 16 kHz mono speech with a pool of PocketSphinx decoders.

@@ -28,8 +28,8 @@ import (
 
 // ChatMessage is one message of a chat request as the fake received it.
 type ChatMessage struct {
-	Role    string
-	Text    string
+	Role     string
+	Text     string
 	ImageURL string // the data: URL of an image part, if any
 }
 
