@@ -6,11 +6,13 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/app"
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/history"
@@ -27,6 +29,7 @@ type Caller interface {
 	Status() app.Status
 	OnStatus(status func(app.Status), level func(float64))
 	History() (*history.Store, error)
+	Send(text string) error
 }
 
 // Window is the main call window's widgets.
@@ -38,7 +41,15 @@ type Window struct {
 	Agent   *widget.Label
 	Level   *widget.ProgressBar
 	Connect *widget.Label
+	Latency *widget.Label // the last turn's latencies
 	Message *widget.Label
+	Notice  *widget.Label // what the agent wants the person to know
+
+	// The conversation: the transcript and a box to type instead of speak.
+	Transcript *widget.List
+	Entry      *widget.Entry
+	SendButton *widget.Button
+	lines      []app.Line
 
 	HistoryButton *widget.Button
 	History       *HistoryWindow // open history window, if any
@@ -81,8 +92,30 @@ func NewWindow(a fyne.App, c Caller) *Window {
 		Agent:   widget.NewLabel(""),
 		Level:   widget.NewProgressBar(),
 		Connect: widget.NewLabel(""),
+		Latency: widget.NewLabel(""),
 		Message: widget.NewLabel(""),
+		Notice:  widget.NewLabel(""),
+		Entry:   widget.NewEntry(),
 	}
+	w.Transcript = widget.NewList(
+		func() int { return len(w.lines) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Wrapping = fyne.TextWrapWord
+			return l
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i < len(w.lines) {
+				o.(*widget.Label).SetText(lineText(w.lines[i]))
+				w.Transcript.SetItemHeight(i, o.MinSize().Height)
+			}
+		},
+	)
+	w.Entry.SetPlaceHolder("Type a message instead of speaking, then press Enter")
+	w.Entry.OnSubmitted = func(string) { w.send() }
+	w.SendButton = widget.NewButton("Send", w.send)
+	w.Notice.Wrapping = fyne.TextWrapWord
+	w.Notice.Importance = widget.WarningImportance
 	w.Button = widget.NewButton("Call", w.toggle)
 	w.HistoryButton = widget.NewButton("History", func() { w.openHistory(a) })
 	w.Button.Importance = widget.HighImportance
@@ -95,16 +128,75 @@ func NewWindow(a fyne.App, c Caller) *Window {
 		widget.NewFormItem("Agent", w.Agent),
 		widget.NewFormItem("Microphone", w.Level),
 		widget.NewFormItem("Connect time", w.Connect),
+		widget.NewFormItem("Last turn", w.Latency),
 	)
 	w.Win.SetIcon(Icon)
-	w.Win.SetContent(container.NewVBox(w.Button, form, w.Message, w.HistoryButton))
-	w.Win.Resize(fyne.NewSize(480, 320))
+	top := container.NewVBox(w.Button, form, w.Notice, w.Message)
+	bottom := container.NewVBox(container.NewBorder(nil, nil, nil, w.SendButton, w.Entry), w.HistoryButton)
+	w.Win.SetContent(container.NewBorder(top, bottom, nil, nil, w.Transcript))
+	w.Win.Resize(fyne.NewSize(640, 640))
 	c.OnStatus(
 		func(s app.Status) { fyne.Do(func() { w.Render(s) }) },
 		func(l float64) { fyne.Do(func() { w.Level.SetValue(l) }) },
 	)
 	w.Render(c.Status())
 	return w
+}
+
+// send sends the typed message, off the UI goroutine.
+func (w *Window) send() {
+	text := strings.TrimSpace(w.Entry.Text)
+	if text == "" {
+		return
+	}
+	go func() {
+		err := w.caller.Send(text)
+		fyne.Do(func() {
+			if err != nil {
+				w.Message.SetText(err.Error())
+				return
+			}
+			w.Entry.SetText("")
+		})
+	}()
+}
+
+// lineText is how a transcript line reads.
+func lineText(l app.Line) string {
+	who := "You"
+	if l.Role == api.RoleAssistant {
+		who = "Parley"
+	}
+	text := l.Text
+	switch {
+	case l.Interrupted:
+		text += " … (you interrupted)"
+	case !l.Final:
+		text += " …"
+	}
+	if l.Metrics != nil {
+		text += "\n" + latencyText(l.Metrics)
+	}
+	return who + ": " + text
+}
+
+// latencyText sums up a turn's latencies in milliseconds.
+func latencyText(m *api.TurnMetrics) string {
+	var parts []string
+	if m.VoiceToVoiceMS > 0 {
+		parts = append(parts, fmt.Sprintf("%.0f ms voice to voice", m.VoiceToVoiceMS))
+	}
+	add := func(name string, v float64) {
+		if v > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.0f", name, v))
+		}
+	}
+	add("end of turn", m.EndOfTurnMS)
+	add("speech-to-text", m.STTMS)
+	add("first token", m.TTFTMS)
+	add("speech", m.TTSMS)
+	add("first audio", m.FirstAudioMS)
+	return strings.Join(parts, " · ")
 }
 
 func (w *Window) toggle() {
@@ -148,4 +240,25 @@ func (w *Window) Render(s app.Status) {
 		w.Connect.SetText("—")
 	}
 	w.Message.SetText(s.Message)
+	w.Notice.SetText(s.Notice)
+	w.Notice.Hidden = s.Notice == ""
+	if s.Metrics != nil {
+		w.Latency.SetText(latencyText(s.Metrics))
+	} else {
+		w.Latency.SetText("—")
+	}
+	inCall := s.State == call.InCall
+	if inCall {
+		w.SendButton.Enable()
+		w.Entry.Enable()
+	} else {
+		w.SendButton.Disable()
+		w.Entry.Disable()
+	}
+	grew := len(s.Transcript) > len(w.lines)
+	w.lines = s.Transcript
+	w.Transcript.Refresh()
+	if grew {
+		w.Transcript.ScrollToBottom()
+	}
 }

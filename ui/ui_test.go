@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/app"
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/history"
@@ -24,6 +26,15 @@ type fakeCaller struct {
 	level   func(float64)
 	hist    *history.Store
 	histErr error
+	sent    []string
+	sendErr error
+}
+
+func (f *fakeCaller) Send(text string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, text)
+	return f.sendErr
 }
 
 func (f *fakeCaller) Call() {
@@ -95,5 +106,62 @@ func TestWindowFollowsTheCall(t *testing.T) {
 	waitFor(t, func() bool { return w.Message.Text == msg })
 	if w.Button.Text != "Call" || w.Level.Value != 0 {
 		t.Fatalf("after a failure: button %q, level %v", w.Button.Text, w.Level.Value)
+	}
+}
+
+// TestTranscriptTypingAndNotices: the conversation shows up line by line
+// (partial lines replaced by final ones, latencies under the reply), a typed
+// message goes to the agent, and notices and send errors are shown.
+func TestTranscriptTypingAndNotices(t *testing.T) {
+	a := test.NewApp()
+	defer a.Quit()
+	fc := &fakeCaller{st: app.Status{Local: true}}
+	w := NewWindow(a, fc)
+	if !w.Entry.Disabled() {
+		t.Fatal("the message box is usable without a call")
+	}
+	m := &api.TurnMetrics{EndOfTurnMS: 600, STTMS: 250, TTFTMS: 300, TTSMS: 120, FirstAudioMS: 1300, VoiceToVoiceMS: 1350}
+	go fc.push(app.Status{State: call.InCall, Local: true, Notice: "No language model is set up.", Transcript: []app.Line{
+		{Turn: 1, Role: api.RoleUser, Text: "go forward ten meters", Final: true},
+		{Turn: 1, Role: api.RoleAssistant, Text: "Going forward", Final: false},
+	}})
+	waitFor(t, func() bool { return w.Transcript.Length() == 2 })
+	if w.Notice.Text != "No language model is set up." || w.Notice.Hidden || w.Entry.Disabled() {
+		t.Fatalf("notice %q hidden %v, entry disabled %v", w.Notice.Text, w.Notice.Hidden, w.Entry.Disabled())
+	}
+	if got := lineText(w.lines[1]); got != "Parley: Going forward …" {
+		t.Fatalf("partial line %q", got)
+	}
+	go fc.push(app.Status{State: call.InCall, Local: true, Metrics: m, Transcript: []app.Line{
+		{Turn: 1, Role: api.RoleUser, Text: "go forward ten meters", Final: true},
+		{Turn: 1, Role: api.RoleAssistant, Text: "Going forward ten meters.", Final: true, Metrics: m},
+		{Turn: 2, Role: api.RoleAssistant, Text: "And then", Final: true, Interrupted: true},
+	}})
+	waitFor(t, func() bool { return w.Transcript.Length() == 3 })
+	if got := lineText(w.lines[1]); got != "Parley: Going forward ten meters.\n1350 ms voice to voice · end of turn 600 · speech-to-text 250 · first token 300 · speech 120 · first audio 1300" {
+		t.Fatalf("final line %q", got)
+	}
+	if got := lineText(w.lines[2]); !strings.HasSuffix(got, "(you interrupted)") {
+		t.Fatalf("interrupted line %q", got)
+	}
+	if !strings.HasPrefix(w.Latency.Text, "1350 ms voice to voice") || !w.Notice.Hidden {
+		t.Fatalf("latency %q, notice hidden %v", w.Latency.Text, w.Notice.Hidden)
+	}
+
+	test.Type(w.Entry, "what time is it?")
+	test.Tap(w.SendButton)
+	waitFor(t, func() bool { return w.Entry.Text == "" })
+	fc.mu.Lock()
+	sent := fc.sent
+	fc.sendErr = errors.New("there is no call to send the message in: press Call first")
+	fc.mu.Unlock()
+	if len(sent) != 1 || sent[0] != "what time is it?" {
+		t.Fatalf("sent %q", sent)
+	}
+	test.Type(w.Entry, "again")
+	w.Entry.OnSubmitted(w.Entry.Text)
+	waitFor(t, func() bool { return strings.Contains(w.Message.Text, "press Call first") })
+	if w.Entry.Text != "again" {
+		t.Fatal("a message that could not be sent was cleared")
 	}
 }
