@@ -58,6 +58,8 @@ type session struct {
 	mu      sync.Mutex
 	queue   []queued // audio waiting to be sent
 	dc      *webrtc.DataChannel
+	early   []api.Event // sent before the data channel opened, in order
+	sendMu  sync.Mutex  // keeps events in order across the opening
 	closed  bool
 	started bool
 	hearing bool // an audio track is being read
@@ -220,12 +222,21 @@ func (s *session) onDataChannel(dc *webrtc.DataChannel) {
 		return
 	}
 	dc.OnOpen(func() {
+		s.sendMu.Lock()
 		s.mu.Lock()
 		s.dc = dc
+		early := s.early
+		s.early = nil
 		s.mu.Unlock()
 		s.dcOnce.Do(func() { close(s.dcOpen) })
-		_ = s.Send(api.Event{Type: api.TypeHello, Version: api.ProtocolVersion, Capabilities: Capabilities})
-		_ = s.Send(api.Event{Type: api.TypeState, State: api.StateListening})
+		// hello first, then what the handler said before the channel opened
+		for _, e := range append([]api.Event{
+			{Type: api.TypeHello, Version: api.ProtocolVersion, Capabilities: Capabilities},
+			{Type: api.TypeState, State: api.StateListening},
+		}, early...) {
+			_ = dc.SendText(string(e.Encode()))
+		}
+		s.sendMu.Unlock()
 	})
 	dc.OnMessage(func(m webrtc.DataChannelMessage) {
 		e, err := api.DecodeEvent(m.Data)
@@ -430,10 +441,23 @@ func (s *session) ClearAudio() {
 	s.queue = nil
 }
 
-// Send implements Output.
+// maxEarlyEvents caps the events kept for a data channel that has not
+// opened yet.
+const maxEarlyEvents = 64
+
+// Send implements Output. Events sent before the data channel opens (a
+// handler's Start runs as soon as the answer is sent) are kept, up to
+// maxEarlyEvents, and sent right after the hello.
 func (s *session) Send(e api.Event) error {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
 	s.mu.Lock()
 	dc := s.dc
+	if dc == nil && !s.closed && len(s.early) < maxEarlyEvents {
+		s.early = append(s.early, e)
+		s.mu.Unlock()
+		return nil
+	}
 	s.mu.Unlock()
 	if dc == nil {
 		return errors.New("agent: data channel not open")

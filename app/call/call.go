@@ -434,6 +434,7 @@ func (c *Call) heard(speech bool) {
 	defer c.tmu.Unlock()
 	if now.Sub(c.lastSpeech) > 200*time.Millisecond {
 		c.speechStart = now
+		c.v2vTurn = 0 // a new utterance: an unclaimed measure belongs to no later turn
 		if c.replying {
 			c.bargeFrom = now
 		}

@@ -19,9 +19,10 @@ import (
 // where S, D and I are the substitutions, deletions and insertions of the
 // minimum word-level edit (Levenshtein) distance from the reference to the
 // hypothesis, and N is the number of words in the reference. This is the
-// standard definition used by NIST's sclite and by the pocketsphinx test
-// suite (word_align.pl); see also Jurafsky & Martin, "Speech and Language
-// Processing", §16.5 (3rd ed. draft: "Word error rate").
+// standard definition used by NIST's scoring tool sclite and by
+// PocketSphinx's test suite (test/word_align.pl); see also Jurafsky &
+// Martin, "Speech and Language Processing" (3rd ed. draft), the section
+// "ASR Evaluation: Word Error Rate".
 //
 // Both texts are normalised first: lowercased, every character that is not a
 // letter, digit, apostrophe or space dropped ("Meters," → "meters"), and
