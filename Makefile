@@ -12,8 +12,9 @@ export LC_ALL :=
 # Debian packages: build (cgo, Fyne/GLFW, libvpx), headless run (Xvfb, Mesa,
 # PulseAudio) and the real recordings the tests use.
 DEB_BUILD := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
-             libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev libvpx-dev curl ca-certificates
-DEB_RUN   := xvfb xauth libgl1-mesa-dri pulseaudio pulseaudio-utils
+             libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev libvpx-dev libpocketsphinx-dev \
+             curl ca-certificates
+DEB_RUN   := xvfb xauth libgl1-mesa-dri pulseaudio pulseaudio-utils pocketsphinx-en-us espeak-ng
 DEB_TEST  := pocketsphinx-testdata alsa-utils xdotool iproute2
 DEB_ALL   := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -55,12 +56,15 @@ test: build
 	$(GO) test -count=1 -p 1 -timeout 20m ./...
 
 ## bench: connect time over 50 calls, echo round trip, transport and codec costs,
-## then parley-agent under 10..200 concurrent echo calls (bench-load)
+## conversation latencies (pipeline overhead, barge-in, the offline stack), VAD,
+## STT and TTS costs, then parley-agent under 10..200 concurrent echo calls (bench-load)
 bench: build
 	$(GO) test -run '^$$' -bench LocalConnect -benchtime 1x -count 1 ./app/call
 	$(GO) test -run '^$$' -bench EchoRoundTrip -benchtime 5x -count 1 ./app/headless
 	$(GO) test -run '^$$' -bench . -count 1 ./media/...
 	$(GO) test -run '^$$' -bench History100k -benchtime 1x -count 1 ./app/history
+	$(GO) test -run '^$$' -bench 'PipelineOverhead|BargeIn|OfflineVoiceToVoice' -benchtime 10x -count 1 ./app/call
+	$(GO) test -run '^$$' -bench . -count 1 ./agent/vad ./agent/provider/sphinx ./agent/provider/espeak
 	$(MAKE) --no-print-directory bench-load
 
 LOAD_STEPS ?= 10,25,50,100,200

@@ -62,6 +62,8 @@ type Config struct {
 	EndSilence   time.Duration // default conversation.DefaultEndSilence
 	// OllamaTimeout bounds the look for Ollama (default 500 ms).
 	OllamaTimeout time.Duration
+	// OllamaURL is where to look for Ollama (default openai.OllamaURL).
+	OllamaURL string
 
 	Log *slog.Logger
 }
@@ -156,14 +158,15 @@ func buildLLM(ctx context.Context, cfg *Config, log *slog.Logger) (provider.LLM,
 		if timeout == 0 {
 			timeout = 500 * time.Millisecond
 		}
-		models, err := openai.DetectOllama(ctx, timeout)
+		url := or(cfg.OllamaURL, openai.OllamaURL)
+		models, err := openai.DetectOllama(ctx, url, timeout)
 		switch {
 		case err != nil:
 			log.Info("no Ollama on this machine", "err", err)
 		case len(models) == 0:
 			log.Info("Ollama runs but has no models (ollama pull llama3.2)")
 		default:
-			cfg.LLMURL = openai.OllamaURL
+			cfg.LLMURL = url
 			if cfg.LLMModel == "" {
 				cfg.LLMModel = pickChatModel(models)
 			}

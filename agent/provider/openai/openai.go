@@ -280,12 +280,13 @@ func ListModels(ctx context.Context, cfg Config) ([]string, error) {
 // API under /v1.
 const OllamaURL = "http://127.0.0.1:11434/v1"
 
-// DetectOllama looks for Ollama on 127.0.0.1:11434 and returns its models;
-// it gives up after timeout (a local server answers in milliseconds).
-func DetectOllama(ctx context.Context, timeout time.Duration) ([]string, error) {
+// DetectOllama looks for Ollama at baseURL (OllamaURL: 127.0.0.1:11434)
+// and returns its models; it gives up after timeout (a local server answers
+// in milliseconds).
+func DetectOllama(ctx context.Context, baseURL string, timeout time.Duration) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return ListModels(ctx, Config{BaseURL: OllamaURL, MaxRetries: 0, Timeout: timeout})
+	return ListModels(ctx, Config{BaseURL: baseURL, MaxRetries: 0, Timeout: timeout})
 }
 
 // APIError is an error status from the server with the message of its
