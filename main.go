@@ -73,6 +73,7 @@ func runGUI(args []string, stderr io.Writer) int {
 	mic := fs.String("mic", "", "microphone name or ID; empty for the system default")
 	speaker := fs.String("speaker", "", "speaker name or ID; empty for the system default")
 	autoCall := fs.Bool("call", false, "start a call as soon as the window opens")
+	memory := fs.Bool("memory", false, "let the language model see the past turns most relevant to what you say (a search of your history)")
 	iceServers, allowPrivate := remoteFlags(fs)
 	var bc brain.Config
 	handler := bc.Flags(fs)
@@ -92,7 +93,7 @@ func runGUI(args []string, stderr io.Writer) int {
 	core, err := app.New(app.Config{
 		AgentURL: *agentURL, Token: *token, MicID: *mic, SpeakerID: *speaker, Log: log,
 		ICEServers: *iceServers, AllowPrivate: *allowPrivate,
-		Echo: *handler == brain.HandlerEcho, Brain: bc,
+		Echo: *handler == brain.HandlerEcho, Brain: bc, Memory: *memory,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "parley: could not start:", err)

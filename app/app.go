@@ -7,6 +7,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -36,6 +37,9 @@ type Config struct {
 	HistoryDir string
 	// NoHistory keeps calls out of the history.
 	NoHistory bool
+	// Memory lets the local agent's language model see the past turns most
+	// relevant to what the person says (a search of the history).
+	Memory bool
 	// Local mode: Echo makes the agent play each turn back instead of
 	// conversing (for checking the sound path); Brain chooses the
 	// conversation's providers.
@@ -43,6 +47,9 @@ type Config struct {
 	Brain brain.Config
 	Log   *slog.Logger
 }
+
+// RoleMemory marks a transcript line saying what the model was reminded of.
+const RoleMemory = "memory"
 
 // Line is one line of the call's transcript.
 type Line struct {
@@ -155,7 +162,11 @@ func New(cfg Config) (*App, error) {
 	// opens. A call placed meanwhile waits for it.
 	go func() {
 		defer close(a.ready)
-		la, err := localagent.Start(cfg.Log, localagent.Options{Echo: cfg.Echo, Brain: cfg.Brain})
+		bc := cfg.Brain
+		if cfg.Memory && !cfg.NoHistory {
+			bc.Recall = a.recall
+		}
+		la, err := localagent.Start(cfg.Log, localagent.Options{Echo: cfg.Echo, Brain: bc})
 		if err != nil {
 			a.agentErr = err
 			a.update(func(s *Status) bool {
@@ -266,7 +277,9 @@ func (a *App) dial(att *attempt) {
 		agentURL, token = a.agent.URL, a.agent.Token
 	}
 	a.mu.Unlock()
+	a.mu.Lock()
 	att.conv = history.NewConversation(start)
+	a.mu.Unlock()
 	if err := a.openDevices(att); err != nil {
 		a.finish(att, err)
 		return
@@ -320,6 +333,11 @@ func (a *App) onEvent(att *attempt, e api.Event) {
 		case api.TypeState:
 			s.AgentState = e.State
 		case api.TypeNotice:
+			if e.Code == api.NoticeMemory { // shown where it happened, in the transcript
+				now := time.Now()
+				s.Transcript = withLine(s.Transcript, Line{Turn: e.Turn, Role: RoleMemory, Text: e.Message, Final: true, Start: now, End: now})
+				return true
+			}
 			s.Notice = e.Message
 		case api.TypeMetrics:
 			if att.metrics == nil {
@@ -335,7 +353,7 @@ func (a *App) onEvent(att *attempt, e api.Event) {
 				delete(att.metrics, e.Turn)
 			}
 			s.Transcript = withLine(s.Transcript, line)
-			if e.Final && strings.TrimSpace(e.Text) != "" {
+			if e.Final && strings.TrimSpace(e.Text) != "" && line.Role != RoleMemory {
 				file = historyTurn(att.conv, line)
 			}
 		default:
@@ -346,6 +364,34 @@ func (a *App) onEvent(att *attempt, e api.Event) {
 	if file != nil {
 		a.hw.add(file)
 	}
+}
+
+// recall is the local agent's memory: the past turns (other conversations)
+// most relevant to text, from the history.
+func (a *App) recall(_ context.Context, text string) ([]string, error) {
+	store, err := a.History()
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	conv := ""
+	if a.att != nil {
+		conv = a.att.conv
+	}
+	a.mu.Unlock()
+	hits, err := store.Recall(text, conv, 3)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(hits))
+	for _, h := range hits {
+		who := "you said"
+		if h.Role == history.RoleAgent {
+			who = "Parley said"
+		}
+		out = append(out, fmt.Sprintf("on %s %s: %s", h.Start.Local().Format("Jan 2"), who, h.Text))
+	}
+	return out, nil
 }
 
 // withLine returns a new transcript with line added, or replacing the

@@ -164,8 +164,11 @@ func (w *Window) send() {
 // lineText is how a transcript line reads.
 func lineText(l app.Line) string {
 	who := "You"
-	if l.Role == api.RoleAssistant {
+	switch l.Role {
+	case api.RoleAssistant:
 		who = "Parley"
+	case app.RoleMemory:
+		return "Memory: " + l.Text
 	}
 	text := l.Text
 	switch {

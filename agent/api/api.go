@@ -74,6 +74,7 @@ const (
 	NoticeNoModel     = "no_model"     // no language model: the echo brain answers
 	NoticeVADFallback = "vad_fallback" // Silero VAD unavailable: the energy VAD listens
 	NoticeProvider    = "provider"     // a provider failed for one turn
+	NoticeMemory      = "memory"       // past turns from the caller's history went to the model
 )
 
 // TurnMetrics are one turn's latencies in milliseconds, measured by the

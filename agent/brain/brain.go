@@ -64,6 +64,9 @@ type Config struct {
 	OllamaTimeout time.Duration
 	// OllamaURL is where to look for Ollama (default openai.OllamaURL).
 	OllamaURL string
+	// Recall is the model's memory (conversation.Config.Recall); nil for
+	// none. The app sets it to a search of the person's history.
+	Recall func(ctx context.Context, text string) ([]string, error)
 
 	Log *slog.Logger
 }
@@ -138,6 +141,7 @@ func Build(ctx context.Context, cfg Config) (_ *Brain, err error) {
 		Notices:      b.Notices,
 		SystemPrompt: prompt,
 		EndSilence:   cfg.EndSilence,
+		Recall:       cfg.Recall,
 		Log:          log.With("component", "conversation"),
 	}
 	if b.Handler, err = conversation.New(cc); err != nil {

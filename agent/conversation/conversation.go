@@ -65,6 +65,12 @@ type Config struct {
 	MaxContext int
 	// TurnTimeout bounds one turn's providers; default 60 s.
 	TurnTimeout time.Duration
+	// Recall, if set, is the model's memory: before each model call it is
+	// asked for past turns relevant to the caller's words (a search of the
+	// caller's history), which go to the model as context; the caller is
+	// told when that happened. It should answer in milliseconds; it gets at
+	// most RecallTimeout.
+	Recall func(ctx context.Context, text string) ([]string, error)
 
 	Log *slog.Logger
 }
@@ -318,6 +324,9 @@ func (h *Handler) answer(ctx context.Context, t *turnRun) {
 	h.mu.Lock()
 	msgs := h.contextFor(user)
 	h.mu.Unlock()
+	if h.cfg.LLM != nil && h.cfg.Recall != nil {
+		msgs = h.recall(ctx, t, text, msgs)
+	}
 
 	sp := newSpeaker(ctx, h, t, &m)
 	var reply string
@@ -372,6 +381,37 @@ func (h *Handler) answer(ctx context.Context, t *turnRun) {
 	// Metrics first, so a client can file them with the final line.
 	_ = h.out.Send(api.Event{Type: api.TypeMetrics, Turn: t.id, Metrics: &m})
 	_ = h.out.Send(api.Event{Type: api.TypeTranscript, Turn: t.id, Role: api.RoleAssistant, Text: strings.TrimSpace(reply), Final: true})
+}
+
+// RecallTimeout bounds the memory search before a model call.
+const RecallTimeout = 300 * time.Millisecond
+
+// recall adds what the memory found to the model's context, after the
+// system prompt, and tells the caller.
+func (h *Handler) recall(ctx context.Context, t *turnRun, text string, msgs []provider.Message) []provider.Message {
+	rctx, cancel := context.WithTimeout(ctx, RecallTimeout)
+	defer cancel()
+	found, err := h.cfg.Recall(rctx, text)
+	if err != nil {
+		h.cfg.Log.Warn("memory search failed", "err", err)
+		return msgs
+	}
+	if len(found) == 0 {
+		return msgs
+	}
+	note := provider.Message{Role: provider.RoleSystem, Text: "From earlier conversations with this person (use only if relevant):\n- " + strings.Join(found, "\n- ")}
+	at := 0
+	if len(msgs) > 0 && msgs[0].Role == provider.RoleSystem {
+		at = 1
+	}
+	msgs = append(msgs[:at:at], append([]provider.Message{note}, msgs[at:]...)...)
+	what := "thing"
+	if len(found) > 1 {
+		what = "things"
+	}
+	_ = h.out.Send(api.Event{Type: api.TypeNotice, Code: api.NoticeMemory, Turn: t.id,
+		Message: fmt.Sprintf("Remembered %d %s from earlier conversations: %s", len(found), what, strings.Join(found, " · "))})
+	return msgs
 }
 
 // contextFor returns the messages for the model: the system prompt, the

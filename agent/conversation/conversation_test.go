@@ -463,3 +463,30 @@ func vp8Frames(t *testing.T, n int) [][]byte {
 	}
 	return out
 }
+
+// TestMemory: with a memory, the model gets the recalled past turns after
+// the system prompt, and the caller is told.
+func TestMemory(t *testing.T) {
+	srv := &openaitest.Server{}
+	var asked []string
+	s := start(t, srv, true, func(c *Config) {
+		c.Recall = func(_ context.Context, text string) ([]string, error) {
+			asked = append(asked, text)
+			return []string{"You said: my sister lives in Lyon"}, nil
+		}
+	})
+	s.h.OnEvent(api.Event{Type: api.TypeText, Text: "where does my sister live?"})
+	n := s.out.waitFor(t, "memory notice", func(e api.Event) bool { return e.Type == api.TypeNotice && e.Code == api.NoticeMemory })
+	s.out.waitFor(t, "reply", final(api.RoleAssistant))
+	if !strings.Contains(n.Message, "Remembered 1 thing") || n.Turn != 1 {
+		t.Fatalf("notice %+v", n)
+	}
+	msgs := srv.Chats()[0].Messages
+	if len(msgs) != 3 || msgs[0].Text != "You are Parley." || msgs[1].Role != "system" ||
+		!strings.Contains(msgs[1].Text, "my sister lives in Lyon") || msgs[2].Text != "where does my sister live?" {
+		t.Fatalf("the model got %+v", msgs)
+	}
+	if len(asked) != 1 || asked[0] != "where does my sister live?" {
+		t.Fatalf("memory asked %q", asked)
+	}
+}

@@ -95,6 +95,7 @@ type Call struct {
 	connectTime time.Duration
 	firstAudio  atomic.Int64 // ns since start; 0 = none yet
 	dc          atomic.Pointer[webrtc.DataChannel]
+	dcOpen      chan struct{} // closed when the event channel opens
 
 	// Turn timing, measured at the client: the mic goroutine writes the
 	// speech times, the playout goroutine the reply times.
@@ -155,6 +156,7 @@ func Dial(ctx context.Context, cfg Config, cb Callbacks) (*Call, error) {
 	c := &Call{
 		cfg: cfg, cb: cb, log: cfg.Log.With("component", "call"), pc: pc, sig: sig,
 		jb: jitter.New(cfg.Jitter), ctx: cctx, cancel: cancel, done: make(chan struct{}),
+		dcOpen: make(chan struct{}),
 	}
 	if err := c.connect(ctx); err != nil {
 		c.shutdown(err, false)
@@ -197,7 +199,9 @@ func (c *Call) connect(ctx context.Context) error {
 	}
 	c.dc.Store(dc)
 	c.keep.Send = func(e api.Event) error { return dc.SendText(string(e.Encode())) }
+	var openOnce sync.Once
 	dc.OnOpen(func() {
+		openOnce.Do(func() { close(c.dcOpen) })
 		if !c.addWorker() {
 			return
 		}
@@ -465,8 +469,15 @@ func (c *Call) played(voiced bool) {
 }
 
 // Send sends an event to the agent on the data channel, e.g. a typed
-// message (api.TypeText); it returns an error if the channel is not open.
+// message (api.TypeText). Right after connecting it waits (up to 2 s) for
+// the channel to open; it returns an error if it does not, or once the
+// call has ended.
 func (c *Call) Send(e api.Event) error {
+	select {
+	case <-c.dcOpen:
+	case <-c.ctx.Done():
+	case <-time.After(2 * time.Second):
+	}
 	dc := c.dc.Load()
 	if dc == nil || dc.ReadyState() != webrtc.DataChannelStateOpen {
 		return errors.New("call: the event channel to the agent is not open")

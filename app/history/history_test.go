@@ -351,3 +351,32 @@ func TestInUse(t *testing.T) {
 		t.Fatal("the second open waited too long")
 	}
 }
+
+// TestRecall: the model's memory finds the past turns that share words with
+// what the caller just said, best first, never from the conversation in
+// progress, and nothing for words it has never heard.
+func TestRecall(t *testing.T) {
+	s := open(t, t.TempDir())
+	ids := fill(t, s, time.Date(2026, 11, 14, 10, 0, 0, 0, time.UTC))
+	hits, err := s.Recall("what did I say about the Dashwood family?", ids[0], 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != 2 || hits[0].Text != "the family of Dashwood had long been settled in Sussex" {
+		t.Fatalf("hits %+v", hits)
+	}
+	for _, h := range hits {
+		if h.Conversation == ids[0] {
+			t.Fatal("recalled a turn of the conversation in progress")
+		}
+	}
+	if hits, err := s.Recall("forward", "", 2); err != nil || len(hits) != 2 {
+		t.Fatalf("limit: %d hits, %v", len(hits), err)
+	}
+	if hits, err := s.Recall("elephants in the", "", 3); err != nil || len(hits) != 0 {
+		t.Fatalf("unknown words: %+v, %v", hits, err)
+	}
+	if hits, err := s.Recall("", "", 3); err != nil || len(hits) != 0 {
+		t.Fatalf("empty: %+v, %v", hits, err)
+	}
+}

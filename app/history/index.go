@@ -283,3 +283,45 @@ func splitQuery(s string) (words, phrases []string) {
 	}
 	return words, phrases
 }
+
+// Recall finds the past turns most relevant to text, for a language model's
+// memory: any of its words may match (English stemming; stop words do not
+// count), best first, at most n, none from the conversation exclude (the
+// one in progress, whose turns the model already has). Turns shorter than
+// three words are skipped as too thin to help. It returns no hits and no
+// error when text has no searchable words.
+func (s *Store) Recall(text, exclude string, n int) ([]Hit, error) {
+	m := bleve.NewMatchQuery(text)
+	m.SetField("text")
+	bq := bleve.NewBooleanQuery()
+	bq.AddMust(m)
+	if exclude != "" {
+		c := bleve.NewTermQuery(exclude)
+		c.SetField("conversation")
+		bq.AddMustNot(c)
+	}
+	req := bleve.NewSearchRequestOptions(bq, 4*n, 0, false)
+	req.Fields = []string{"text", "role", "conversation", "start"}
+	res, err := s.idx.Search(req)
+	if err != nil {
+		return nil, fmt.Errorf("history: recall: %w", err)
+	}
+	var hits []Hit
+	for _, h := range res.Hits {
+		t, _ := h.Fields["text"].(string)
+		if len(strings.Fields(t)) < 3 {
+			continue
+		}
+		conv, seq, _ := strings.Cut(h.ID, "/")
+		k, _ := strconv.Atoi(seq)
+		hit := Hit{Conversation: conv, Seq: k, Text: t, Score: h.Score}
+		hit.Role, _ = h.Fields["role"].(string)
+		if st, ok := h.Fields["start"].(string); ok {
+			hit.Start, _ = time.Parse(time.RFC3339, st)
+		}
+		if hits = append(hits, hit); len(hits) == n {
+			break
+		}
+	}
+	return hits, nil
+}
