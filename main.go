@@ -90,10 +90,19 @@ func runGUI(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "parley:", err)
 		return 2
 	}
+	// The AI settings come from the settings window (Fyne preferences)
+	// unless provider flags were given.
+	fa := fyneapp.NewWithID(appID)
+	memoryOn := *memory
+	if !brainFlagsSet(fs) {
+		saved := ui.LoadSettings(fa.Preferences())
+		bc = saved.Brain()
+		memoryOn = memoryOn || saved.Memory
+	}
 	core, err := app.New(app.Config{
 		AgentURL: *agentURL, Token: *token, MicID: *mic, SpeakerID: *speaker, Log: log,
 		ICEServers: *iceServers, AllowPrivate: *allowPrivate,
-		Echo: *handler == brain.HandlerEcho, Brain: bc, Memory: *memory,
+		Echo: *handler == brain.HandlerEcho, Brain: bc, Memory: memoryOn,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "parley: could not start:", err)
@@ -101,7 +110,6 @@ func runGUI(args []string, stderr io.Writer) int {
 	}
 	defer core.Close()
 
-	fa := fyneapp.NewWithID(appID)
 	w := ui.NewWindow(fa, core)
 	w.Win.SetMaster()
 	// Closing the window, or SIGINT/SIGTERM (which Fyne turns into Quit),
@@ -118,6 +126,20 @@ func runGUI(args []string, stderr io.Writer) int {
 	// The window is gone: stop feeding it before the deferred Close hangs up.
 	core.OnStatus(func(app.Status) {}, func(float64) {})
 	return 0
+}
+
+// brainFlagsSet reports whether any provider flag was given on the command
+// line.
+func brainFlagsSet(fs *flag.FlagSet) bool {
+	set := false
+	probe := flag.NewFlagSet("", flag.ContinueOnError)
+	(&brain.Config{}).Flags(probe)
+	fs.Visit(func(f *flag.Flag) {
+		if probe.Lookup(f.Name) != nil && f.Name != "handler" {
+			set = true
+		}
+	})
+	return set
 }
 
 func runCall(args []string, stdout, stderr io.Writer) int {

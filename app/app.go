@@ -77,6 +77,8 @@ type Status struct {
 	Transcript []Line
 	// Metrics are the last answered turn's latencies.
 	Metrics *api.TurnMetrics
+	// Providers names the local agent's STT · LLM · TTS ("" in remote mode).
+	Providers string
 }
 
 // App is one running client.
@@ -92,6 +94,7 @@ type App struct {
 	agent    *localagent.Agent
 	ready    chan struct{} // closed when the local agent has started (or failed)
 	agentErr error
+	pending  bool // new settings wait for the call to end
 	hw       *historyWriter
 	devs     *device.Context
 	att      *attempt // the current call attempt, nil before the first
@@ -144,8 +147,9 @@ type attempt struct {
 	once    sync.Once
 }
 
-// New returns an app; in local mode it starts the in-process agent. It
-// returns the agent's start error.
+// New returns an app; in local mode it starts the in-process agent in the
+// background (Ready says when it is up; a failure shows as Status.Notice
+// and fails the calls placed, with the reason).
 func New(cfg Config) (*App, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -160,34 +164,17 @@ func New(cfg Config) (*App, error) {
 	}
 	// Loading the speech models takes a moment: do it while the window
 	// opens. A call placed meanwhile waits for it.
-	go func() {
-		defer close(a.ready)
-		bc := cfg.Brain
-		if cfg.Memory && !cfg.NoHistory {
-			bc.Recall = a.recall
-		}
-		la, err := localagent.Start(cfg.Log, localagent.Options{Echo: cfg.Echo, Brain: bc})
-		if err != nil {
-			a.agentErr = err
-			a.update(func(s *Status) bool {
-				s.Notice = "The built-in agent could not start: " + err.Error()
-				return true
-			})
-			return
-		}
-		a.mu.Lock()
-		a.agent = la
-		a.mu.Unlock()
-		if la.Problem != "" {
-			a.update(func(s *Status) bool { s.Notice = la.Problem; return true })
-		}
-	}()
+	go a.startAgent(a.ready)
 	return a, nil
 }
 
 // Ready is closed once the app can place a call (in local mode: once the
 // in-process agent has started).
-func (a *App) Ready() <-chan struct{} { return a.ready }
+func (a *App) Ready() <-chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.ready
+}
 
 // Send sends a typed message to the agent, answered like speech. It returns
 // an error when no call is connected.
@@ -253,7 +240,7 @@ func (a *App) Call() {
 	a.att = att
 	a.mu.Unlock()
 	a.update(func(s *Status) bool {
-		*s = Status{State: call.Connecting, Local: s.Local, Notice: s.Notice}
+		*s = Status{State: call.Connecting, Local: s.Local, Notice: s.Notice, Providers: s.Providers}
 		return true
 	})
 	go a.dial(att)
@@ -262,13 +249,16 @@ func (a *App) Call() {
 func (a *App) dial(att *attempt) {
 	start := time.Now()
 	select {
-	case <-a.ready:
+	case <-a.Ready():
 	case <-att.ctx.Done():
 		a.finish(att, att.ctx.Err())
 		return
 	}
-	if a.agentErr != nil {
-		a.finish(att, a.agentErr)
+	a.mu.Lock()
+	agentErr := a.agentErr
+	a.mu.Unlock()
+	if agentErr != nil {
+		a.finish(att, agentErr)
 		return
 	}
 	agentURL, token := a.cfg.AgentURL, a.cfg.Token
@@ -436,6 +426,12 @@ func (a *App) finish(att *attempt, err error) {
 			return true
 		})
 		close(att.done)
+		a.mu.Lock()
+		pending := a.pending
+		a.mu.Unlock()
+		if pending {
+			a.restartAgent() // settings changed during the call
+		}
 	})
 }
 
@@ -502,7 +498,7 @@ func (a *App) Close() error {
 	a.mu.Unlock()
 	a.Hangup()
 	a.hw.close() // the last turns reach the history
-	<-a.ready
+	<-a.Ready()
 	a.histMu.Lock() // wait for an opening history
 	defer a.histMu.Unlock()
 	a.mu.Lock()
@@ -519,8 +515,11 @@ func (a *App) Close() error {
 			a.log.Warn("closing the sound system", "err", err)
 		}
 	}
-	if a.agent != nil {
-		return a.agent.Close()
+	a.mu.Lock()
+	la := a.agent
+	a.mu.Unlock()
+	if la != nil {
+		return la.Close()
 	}
 	return nil
 }

@@ -110,3 +110,32 @@ func TestConversationsAreKeptAndRemembered(t *testing.T) {
 		t.Fatalf("first turns %+v", turns[:2])
 	}
 }
+
+// TestConfigureRestartsTheAgent: new settings restart the local agent with
+// the chosen providers (shown in the status); bad ones are refused.
+func TestConfigureRestartsTheAgent(t *testing.T) {
+	srv := (&openaitest.Server{}).Start()
+	defer srv.Close()
+	a, err := New(Config{NoHistory: true, Brain: brain.Config{LLMURL: "http://127.0.0.1:9/v1", LLMModel: "first"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	<-a.Ready()
+	if p := a.Status().Providers; !strings.Contains(p, "first @ 127.0.0.1:9") || !strings.HasPrefix(p, "pocketsphinx") {
+		t.Fatalf("providers %q", p)
+	}
+	if err := a.Configure(Settings{LLMURL: "127.0.0.1:11434"}); err == nil {
+		t.Fatal("an address without a scheme was accepted")
+	}
+	if err := a.Configure(Settings{LLMURL: srv.BaseURL(), LLMModel: "second"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(a.Status().Providers, "second @") {
+		if time.Now().After(deadline) {
+			t.Fatalf("providers still %q", a.Status().Providers)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

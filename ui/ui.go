@@ -30,6 +30,7 @@ type Caller interface {
 	OnStatus(status func(app.Status), level func(float64))
 	History() (*history.Store, error)
 	Send(text string) error
+	Configurer
 }
 
 // Window is the main call window's widgets.
@@ -53,6 +54,20 @@ type Window struct {
 
 	HistoryButton *widget.Button
 	History       *HistoryWindow // open history window, if any
+
+	SettingsButton *widget.Button
+	Settings       *SettingsWindow // open settings window, if any
+	Providers      *widget.Label   // the local agent's STT · LLM · TTS
+}
+
+// openSettings shows the settings window.
+func (w *Window) openSettings(a fyne.App) {
+	if w.Settings == nil {
+		w.Settings = NewSettingsWindow(a, w.caller)
+		w.Settings.Win.SetOnClosed(func() { w.Settings = nil })
+	}
+	w.Settings.Win.Show()
+	w.Settings.Win.RequestFocus()
 }
 
 // openHistory shows the history window, opening the history on first use
@@ -86,17 +101,20 @@ func (w *Window) openHistory(a fyne.App) {
 // NewWindow builds the main window in a and binds it to c.
 func NewWindow(a fyne.App, c Caller) *Window {
 	w := &Window{
-		caller:  c,
-		Win:     a.NewWindow("Parley"),
-		State:   widget.NewLabel(""),
-		Agent:   widget.NewLabel(""),
-		Level:   widget.NewProgressBar(),
-		Connect: widget.NewLabel(""),
-		Latency: widget.NewLabel(""),
-		Message: widget.NewLabel(""),
-		Notice:  widget.NewLabel(""),
-		Entry:   widget.NewEntry(),
+		caller:    c,
+		Win:       a.NewWindow("Parley"),
+		State:     widget.NewLabel(""),
+		Agent:     widget.NewLabel(""),
+		Level:     widget.NewProgressBar(),
+		Connect:   widget.NewLabel(""),
+		Latency:   widget.NewLabel(""),
+		Message:   widget.NewLabel(""),
+		Notice:    widget.NewLabel(""),
+		Entry:     widget.NewEntry(),
+		Providers: widget.NewLabel(""),
 	}
+	w.SettingsButton = widget.NewButton("Settings", func() { w.openSettings(a) })
+	w.Providers.Wrapping = fyne.TextWrapWord
 	w.Transcript = widget.NewList(
 		func() int { return len(w.lines) },
 		func() fyne.CanvasObject {
@@ -129,10 +147,12 @@ func NewWindow(a fyne.App, c Caller) *Window {
 		widget.NewFormItem("Microphone", w.Level),
 		widget.NewFormItem("Connect time", w.Connect),
 		widget.NewFormItem("Last turn", w.Latency),
+		widget.NewFormItem("AI", w.Providers),
 	)
 	w.Win.SetIcon(Icon)
 	top := container.NewVBox(w.Button, form, w.Notice, w.Message)
-	bottom := container.NewVBox(container.NewBorder(nil, nil, nil, w.SendButton, w.Entry), w.HistoryButton)
+	bottom := container.NewVBox(container.NewBorder(nil, nil, nil, w.SendButton, w.Entry),
+		container.NewGridWithColumns(2, w.HistoryButton, w.SettingsButton))
 	w.Win.SetContent(container.NewBorder(top, bottom, nil, nil, w.Transcript))
 	w.Win.Resize(fyne.NewSize(640, 640))
 	c.OnStatus(
@@ -243,6 +263,10 @@ func (w *Window) Render(s app.Status) {
 		w.Connect.SetText("—")
 	}
 	w.Message.SetText(s.Message)
+	w.Providers.SetText(s.Providers)
+	if s.Providers == "" && !s.Local {
+		w.Providers.SetText("chosen by the remote agent")
+	}
 	w.Notice.SetText(s.Notice)
 	w.Notice.Hidden = s.Notice == ""
 	if s.Metrics != nil {

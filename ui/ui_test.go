@@ -28,6 +28,18 @@ type fakeCaller struct {
 	histErr error
 	sent    []string
 	sendErr error
+
+	configured []app.Settings
+}
+
+func (f *fakeCaller) Configure(s app.Settings) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.configured = append(f.configured, s)
+	return nil
 }
 
 func (f *fakeCaller) Send(text string) error {

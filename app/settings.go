@@ -1,0 +1,157 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/parley-app/parley/agent/brain"
+	"github.com/parley-app/parley/agent/provider/openai"
+	"github.com/parley-app/parley/app/localagent"
+)
+
+// Where speech-to-text and speech run, for Settings.STT and Settings.TTS.
+const (
+	ProviderOffline = brain.Offline // on this computer: pocketsphinx, espeak-ng
+	ProviderServer  = brain.OpenAI  // the OpenAI-compatible server of Settings.LLMURL
+)
+
+// Settings are the AI provider settings a person chooses in the app; the
+// window keeps them in Fyne preferences and the app turns them into the
+// local agent's brain.Config.
+type Settings struct {
+	LLMURL, LLMKey, LLMModel string // empty URL: Ollama on this machine, if it runs
+	Vision                   bool
+	STT                      string // brain.Offline or brain.OpenAI
+	STTModel                 string
+	TTS                      string // brain.Offline or brain.OpenAI
+	TTSModel, Voice          string
+	SystemPrompt             string // "" for the default
+	EndSilence               time.Duration
+	Memory                   bool
+}
+
+// Check says, in words for a person, what is wrong with s (nil if nothing).
+func (s Settings) Check() error {
+	if s.LLMURL != "" {
+		u, err := url.Parse(s.LLMURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("the model's address %q should look like http://127.0.0.1:11434/v1", s.LLMURL)
+		}
+		if s.LLMModel == "" {
+			return errors.New("choose a model for that address (Find models lists them)")
+		}
+	}
+	if s.STT == brain.OpenAI && (s.LLMURL == "" || s.STTModel == "") {
+		return errors.New("speech-to-text through the server needs the server's address and a transcription model (e.g. whisper-1)")
+	}
+	if s.TTS == brain.OpenAI && (s.LLMURL == "" || s.TTSModel == "" || s.Voice == "") {
+		return errors.New("speech through the server needs the server's address, a speech model and a voice (e.g. tts-1 and alloy)")
+	}
+	if s.EndSilence != 0 && (s.EndSilence < 200*time.Millisecond || s.EndSilence > 3*time.Second) {
+		return errors.New("the pause that ends your turn should be between 0.2 and 3 seconds")
+	}
+	return nil
+}
+
+// Brain returns the local agent's provider configuration for s.
+func (s Settings) Brain() brain.Config {
+	return brain.Config{
+		LLMURL: s.LLMURL, LLMKey: s.LLMKey, LLMModel: s.LLMModel, Vision: s.Vision, AutoOllama: true,
+		STT: s.STT, STTModel: s.STTModel, TTS: s.TTS, TTSModel: s.TTSModel, Voice: s.Voice,
+		SystemPrompt: s.SystemPrompt, EndSilence: s.EndSilence,
+	}
+}
+
+// ListModels asks the server at baseURL ("" for Ollama on this machine) for
+// its models, for the settings' model picker.
+func ListModels(ctx context.Context, baseURL, key string) ([]string, error) {
+	if strings.TrimSpace(baseURL) == "" {
+		models, err := openai.DetectOllama(ctx, openai.OllamaURL, 2*time.Second)
+		if err != nil {
+			return nil, errors.New("Ollama is not running on this machine (install it from ollama.com, or give a server's address)")
+		}
+		return models, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return openai.ListModels(ctx, openai.Config{BaseURL: baseURL, APIKey: key, Timeout: 5 * time.Second})
+}
+
+// Configure applies new AI settings to the local agent: it restarts the
+// agent with them now when no call is running, or when the current call
+// ends. In remote mode the agent's operator chooses, and Configure only
+// checks s. It returns s.Check's error.
+func (a *App) Configure(s Settings) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	if a.agent == nil && !a.status.Local {
+		a.mu.Unlock()
+		return nil
+	}
+	a.cfg.Brain, a.cfg.Memory = s.Brain(), s.Memory
+	busy := a.att != nil && !a.att.ended
+	a.pending = busy
+	a.mu.Unlock()
+	if !busy {
+		a.restartAgent()
+	}
+	return nil
+}
+
+// restartAgent replaces the local agent with one built from the current
+// config, in the background; calls placed meanwhile wait for it.
+func (a *App) restartAgent() {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return
+	}
+	old, oldReady := a.agent, a.ready
+	ready := make(chan struct{})
+	a.ready, a.agent, a.agentErr, a.pending = ready, nil, nil, false
+	a.mu.Unlock()
+	go func() {
+		<-oldReady
+		if old != nil {
+			_ = old.Close()
+		}
+		a.startAgent(ready)
+	}()
+}
+
+// startAgent starts the local agent from a.cfg and closes ready.
+func (a *App) startAgent(ready chan struct{}) {
+	defer close(ready)
+	a.mu.Lock()
+	bc, echo := a.cfg.Brain, a.cfg.Echo
+	if a.cfg.Memory && !a.cfg.NoHistory {
+		bc.Recall = a.recall
+	}
+	a.mu.Unlock()
+	la, err := localagent.Start(a.cfg.Log, localagent.Options{Echo: echo, Brain: bc})
+	a.mu.Lock()
+	a.agent, a.agentErr = la, err
+	a.mu.Unlock()
+	notice := ""
+	switch {
+	case err != nil:
+		notice = "The built-in agent could not start: " + err.Error()
+	case la.Problem != "":
+		notice = la.Problem
+	case la.Brain != nil:
+		notice = "" // a fresh start clears an old problem
+	}
+	a.update(func(s *Status) bool {
+		s.Notice = notice
+		if la != nil && la.Brain != nil {
+			s.Providers = fmt.Sprintf("%s · %s · %s", la.Brain.STT, la.Brain.LLM, la.Brain.TTS)
+		}
+		return true
+	})
+}
