@@ -46,8 +46,13 @@ type Output interface {
 	// been sent. Audio is sent in real time, one 20 ms frame at a time.
 	PlayAudio(pcm []int16, done func())
 	// ClearAudio drops all queued audio (barge-in); pending done callbacks
-	// are not called.
+	// are not called. It also ends a hold.
 	ClearAudio()
+	// HoldAudio(true) pauses the queued audio where it is (silence is sent
+	// meanwhile); HoldAudio(false) resumes it. A handler holds the reply as
+	// soon as the caller seems to start speaking, then either drops it
+	// (barge-in) or resumes it (a cough).
+	HoldAudio(hold bool)
 	// Send sends an event on the data channel; it returns an error if the
 	// channel is not open.
 	Send(e api.Event) error

@@ -57,6 +57,7 @@ type session struct {
 
 	mu      sync.Mutex
 	queue   []queued // audio waiting to be sent
+	held    bool     // HoldAudio: send silence, keep the queue
 	dc      *webrtc.DataChannel
 	early   []api.Event // sent before the data channel opened, in order
 	sendMu  sync.Mutex  // keeps events in order across the opening
@@ -412,7 +413,7 @@ func (s *session) sendLoop() {
 func (s *session) nextFrame(frame []int16) (func(), bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.queue) == 0 {
+	if len(s.queue) == 0 || s.held {
 		return nil, false // the caller sends SilenceFrame; frame is unused
 	}
 	q := &s.queue[0]
@@ -439,6 +440,14 @@ func (s *session) ClearAudio() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.queue = nil
+	s.held = false
+}
+
+// HoldAudio implements Output.
+func (s *session) HoldAudio(hold bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.held = hold
 }
 
 // maxEarlyEvents caps the events kept for a data channel that has not

@@ -55,6 +55,11 @@ type Config struct {
 	MinSpeech time.Duration
 	// EndSilence of silence ends the caller's turn; default 600 ms.
 	EndSilence time.Duration
+	// HoldAfter of the caller's speech while the agent speaks pauses the
+	// reply at once (default 40 ms); MinSpeech of it then interrupts, and
+	// ResumeAfter of silence before that resumes the reply where it paused
+	// (default 300 ms): a cough costs a short pause, not the answer.
+	HoldAfter, ResumeAfter time.Duration
 	// PreRoll is audio kept from before the turn started; default 300 ms.
 	PreRoll time.Duration
 	// MaxTurn is the longest utterance; longer ones are cut and answered;
@@ -88,6 +93,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PreRoll == 0 {
 		c.PreRoll = 300 * time.Millisecond
+	}
+	if c.HoldAfter == 0 {
+		c.HoldAfter = 40 * time.Millisecond
+	}
+	if c.ResumeAfter == 0 {
+		c.ResumeAfter = 300 * time.Millisecond
 	}
 	if c.MaxTurn == 0 {
 		c.MaxTurn = 30 * time.Second
@@ -130,6 +141,9 @@ type Handler struct {
 	utter      []int16 // 16 kHz: the current turn with pre-roll
 	preRoll    int     // samples at 16 kHz
 	lastSpeech time.Time
+	speechRun  time.Duration // the caller's speech so far, without a pause
+	silenceRun time.Duration // silence since the caller's last speech
+	holding    bool          // the reply is paused (HoldAudio) for the caller
 
 	camera camera // the caller's latest camera frame
 
@@ -186,8 +200,14 @@ func (h *Handler) OnAudio(frame []int16) {
 	speech := h.vad.IsSpeech(frame)
 	if speech {
 		h.lastSpeech = time.Now()
+		h.speechRun += audio.FrameDuration
+		h.silenceRun = 0
+	} else {
+		h.speechRun = 0
+		h.silenceRun += audio.FrameDuration
 	}
 	ev := h.turns.Push(speech)
+	h.hold(speech, ev)
 	h.utter = append(h.utter, downsample(frame)...)
 	switch {
 	case ev == turn.Start:
@@ -206,6 +226,34 @@ func (h *Handler) OnAudio(frame []int16) {
 	case !h.turns.Active() && len(h.utter) > h.preRoll:
 		h.utter = append(h.utter[:0], h.utter[len(h.utter)-h.preRoll:]...)
 	}
+}
+
+// hold pauses the reply as soon as the caller seems to speak over it, and
+// resumes it if that was only a blip.
+func (h *Handler) hold(speech bool, ev turn.Event) {
+	switch {
+	case ev == turn.Start:
+		h.holding = false // interrupt (ClearAudio) ends the hold
+	case !h.holding && speech && h.speechRun >= h.cfg.HoldAfter && h.replying():
+		h.out.HoldAudio(true)
+		h.holding = true
+	case h.holding && !h.turns.InTurn() && h.silenceRun >= h.cfg.ResumeAfter:
+		h.out.HoldAudio(false)
+		h.holding = false
+	}
+}
+
+// replying reports whether the agent's reply audio is playing.
+func (h *Handler) replying() bool {
+	h.mu.Lock()
+	t := h.cur
+	h.mu.Unlock()
+	if t == nil {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.playing
 }
 
 // downsample turns a 48 kHz frame into 16 kHz by averaging each 3 samples

@@ -19,6 +19,7 @@ import (
 
 	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/agent/provider/openai"
+	"github.com/parley-app/parley/agent/vad"
 	"github.com/parley-app/parley/agent/provider/openai/openaitest"
 	"github.com/parley-app/parley/media/audio"
 	"github.com/parley-app/parley/media/testspeech"
@@ -35,6 +36,8 @@ type output struct {
 	events  []api.Event
 	voiced  int // frames of reply audio sent
 	clears  int
+	held    bool
+	holds   int
 	stop    chan struct{}
 	stopped chan struct{}
 	notify  chan struct{}
@@ -59,7 +62,7 @@ func newOutput() *output {
 			}
 			o.mu.Lock()
 			var done func()
-			if len(o.queue) > 0 {
+			if len(o.queue) > 0 && !o.held {
 				q := &o.queue[0]
 				q.pcm = q.pcm[min(len(q.pcm), audio.FrameSamples):]
 				o.voiced++
@@ -89,6 +92,16 @@ func (o *output) ClearAudio() {
 	o.mu.Lock()
 	o.queue = nil
 	o.clears++
+	o.held = false
+	o.mu.Unlock()
+}
+
+func (o *output) HoldAudio(h bool) {
+	o.mu.Lock()
+	if h && !o.held {
+		o.holds++
+	}
+	o.held = h
 	o.mu.Unlock()
 }
 
@@ -360,9 +373,11 @@ func TestCoughDoesNotInterrupt(t *testing.T) {
 	s := start(t, srv, true, nil)
 	s.h.OnEvent(api.Event{Type: api.TypeText, Text: "say something long"})
 	s.out.waitFor(t, "speaking", func(e api.Event) bool { return e.Type == api.TypeState && e.State == api.StateSpeaking })
-	speech := testspeech.FrontCenter(t)
-	loud := speech[len(speech)/3:]
-	s.speak(loud[:5*audio.FrameSamples], 700*time.Millisecond, true) // 100 ms of speech
+	blip := loudest(testspeech.FrontCenter(t), 5) // 100 ms of a real voice
+	if v := vad.NewEnergy(); !v.IsSpeech(blip[:audio.FrameSamples]) {
+		t.Fatal("the blip is not speech to the VAD: the test would prove nothing")
+	}
+	s.speak(blip, 700*time.Millisecond, true)
 	for _, e := range s.out.all() {
 		if e.Type == api.TypeInterrupt {
 			t.Fatal("a 100 ms blip interrupted the agent")
@@ -371,6 +386,12 @@ func TestCoughDoesNotInterrupt(t *testing.T) {
 	s.out.waitFor(t, "final", final(api.RoleAssistant))
 	if len(srv.Uploads()) != 0 {
 		t.Fatal("the blip became a turn")
+	}
+	s.out.mu.Lock()
+	holds, voiced := s.out.holds, s.out.voiced
+	s.out.mu.Unlock()
+	if holds != 1 || voiced < 95 { // 2 s of reply, every frame of it played
+		t.Fatalf("the blip held the reply %d times; %d of 100 frames played", holds, voiced)
 	}
 }
 
@@ -489,4 +510,15 @@ func TestMemory(t *testing.T) {
 	if len(asked) != 1 || asked[0] != "where does my sister live?" {
 		t.Fatalf("memory asked %q", asked)
 	}
+}
+
+// loudest returns the n consecutive 20 ms frames of pcm with the most energy.
+func loudest(pcm []int16, n int) []int16 {
+	best, at := -1.0, 0
+	for i := 0; i+n*audio.FrameSamples <= len(pcm); i += audio.FrameSamples {
+		if r := audio.RMS(pcm[i : i+n*audio.FrameSamples]); r > best {
+			best, at = r, i
+		}
+	}
+	return pcm[at : at+n*audio.FrameSamples]
 }

@@ -27,7 +27,8 @@ func (o *output) PlayAudio(pcm []int16, done func()) {
 		done()
 	}
 }
-func (o *output) ClearAudio() {}
+func (o *output) ClearAudio()    {}
+func (o *output) HoldAudio(bool) {}
 func (o *output) Send(e api.Event) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
