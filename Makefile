@@ -64,7 +64,8 @@ bench: build
 	$(GO) test -run '^$$' -bench . -count 1 ./media/...
 	$(GO) test -run '^$$' -bench History100k -benchtime 1x -count 1 ./app/history
 	$(GO) test -run '^$$' -bench 'PipelineOverhead|BargeIn|OfflineVoiceToVoice' -benchtime 10x -count 1 ./app/call
-	$(GO) test -run '^$$' -bench . -count 1 ./agent/vad ./agent/provider/sphinx ./agent/provider/espeak
+	$(GO) test -run '^$$' -bench . -count 1 ./agent/vad
+	$(GO) test -run '^$$' -bench . -benchtime 5x -count 1 ./agent/provider/sphinx ./agent/provider/espeak
 	$(MAKE) --no-print-directory bench-load
 
 LOAD_STEPS ?= 10,25,50,100,200

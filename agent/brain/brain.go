@@ -142,6 +142,7 @@ func Build(ctx context.Context, cfg Config) (_ *Brain, err error) {
 		SystemPrompt: prompt,
 		EndSilence:   cfg.EndSilence,
 		Recall:       cfg.Recall,
+		PartialEvery: partialEvery(cfg),
 		Log:          log.With("component", "conversation"),
 	}
 	if b.Handler, err = conversation.New(cc); err != nil {
@@ -216,6 +217,16 @@ func buildTTS(cfg Config) (provider.TTS, error) {
 		return openai.NewTTS(openai.Config{BaseURL: or(cfg.TTSURL, cfg.LLMURL), APIKey: or(cfg.TTSKey, cfg.LLMKey), TTSModel: cfg.TTSModel, Voice: cfg.Voice})
 	}
 	return nil, fmt.Errorf("brain: %w: text-to-speech %q is neither %q nor %q", provider.ErrNotConfigured, cfg.TTS, Offline, OpenAI)
+}
+
+// partialEvery: with the offline STT, the caller sees their words while
+// they speak (a transcription of the turn so far every 700 ms, about 0.2 s
+// of CPU per second of speech); a server's STT is asked once per turn.
+func partialEvery(cfg Config) time.Duration {
+	if cfg.STT == "" || cfg.STT == Offline {
+		return 700 * time.Millisecond
+	}
+	return 0
 }
 
 func or(a, b string) string {

@@ -70,6 +70,10 @@ type Config struct {
 	MaxContext int
 	// TurnTimeout bounds one turn's providers; default 60 s.
 	TurnTimeout time.Duration
+	// PartialEvery, if set, transcribes the caller's speech so far at this
+	// interval while they speak and sends it as a partial user transcript
+	// (worth it for a local STT; each costs a transcription).
+	PartialEvery time.Duration
 	// Recall, if set, is the model's memory: before each model call it is
 	// asked for past turns relevant to the caller's words (a search of the
 	// caller's history), which go to the model as context; the caller is
@@ -144,8 +148,14 @@ type Handler struct {
 	speechRun  time.Duration // the caller's speech so far, without a pause
 	silenceRun time.Duration // silence since the caller's last speech
 	holding    bool          // the reply is paused (HoldAudio) for the caller
+	heardFor   time.Duration // audio in the current turn, for partial transcripts
+	lastPart   time.Duration // heardFor at the last partial
 
 	camera camera // the caller's latest camera frame
+
+	partMu   sync.Mutex // orders partial transcripts before the final one
+	partGen  int64      // bumped when a turn ends: older partials are dropped
+	partBusy bool
 
 	mu      sync.Mutex
 	nextID  int64
@@ -209,6 +219,7 @@ func (h *Handler) OnAudio(frame []int16) {
 	ev := h.turns.Push(speech)
 	h.hold(speech, ev)
 	h.utter = append(h.utter, downsample(frame)...)
+	h.partial(ev)
 	switch {
 	case ev == turn.Start:
 		h.interrupt() // barge-in, if the agent was thinking or speaking
@@ -226,6 +237,59 @@ func (h *Handler) OnAudio(frame []int16) {
 	case !h.turns.Active() && len(h.utter) > h.preRoll:
 		h.utter = append(h.utter[:0], h.utter[len(h.utter)-h.preRoll:]...)
 	}
+}
+
+// partial starts a transcription of the turn so far, every PartialEvery
+// of the caller's turn, one at a time.
+func (h *Handler) partial(ev turn.Event) {
+	if h.cfg.PartialEvery <= 0 {
+		return
+	}
+	if ev == turn.EndOfTurn || ev == turn.Discarded || !h.turns.InTurn() {
+		if ev == turn.EndOfTurn || ev == turn.Discarded {
+			h.partMu.Lock()
+			h.partGen++ // the final transcript comes next: drop partials in flight
+			h.partMu.Unlock()
+		}
+		h.heardFor, h.lastPart = 0, 0
+		return
+	}
+	h.heardFor += audio.FrameDuration
+	if h.heardFor-h.lastPart < h.cfg.PartialEvery {
+		return
+	}
+	h.partMu.Lock()
+	if h.partBusy {
+		h.partMu.Unlock()
+		return
+	}
+	h.partBusy = true
+	gen := h.partGen
+	h.partMu.Unlock()
+	h.lastPart = h.heardFor
+	pcm := append([]int16(nil), h.utter...)
+	h.mu.Lock()
+	if h.stopped {
+		h.mu.Unlock()
+		h.partMu.Lock()
+		h.partBusy = false
+		h.partMu.Unlock()
+		return
+	}
+	id := h.nextID + 1 // the id this turn will get when it ends
+	h.wg.Add(1)
+	h.mu.Unlock()
+	go func() {
+		defer h.wg.Done()
+		text, err := h.cfg.STT.Transcribe(h.ctx, pcm)
+		h.partMu.Lock()
+		defer h.partMu.Unlock()
+		h.partBusy = false
+		if err != nil || strings.TrimSpace(text) == "" || gen != h.partGen {
+			return
+		}
+		_ = h.out.Send(api.Event{Type: api.TypeTranscript, Turn: id, Role: api.RoleUser, Text: strings.TrimSpace(text)})
+	}()
 }
 
 // hold pauses the reply as soon as the caller seems to speak over it, and
@@ -301,6 +365,9 @@ func (h *Handler) interrupt() {
 // begin answers a turn in a goroutine of its own, after the previous turn's
 // goroutine has ended (so the context is updated in order).
 func (h *Handler) begin(t *turnRun) {
+	h.partMu.Lock()
+	h.partGen++ // partials still in flight belong to no turn now
+	h.partMu.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.stopped {

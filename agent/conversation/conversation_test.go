@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"strings"
@@ -19,8 +20,8 @@ import (
 
 	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/agent/provider/openai"
-	"github.com/parley-app/parley/agent/vad"
 	"github.com/parley-app/parley/agent/provider/openai/openaitest"
+	"github.com/parley-app/parley/agent/vad"
 	"github.com/parley-app/parley/media/audio"
 	"github.com/parley-app/parley/media/testspeech"
 )
@@ -521,4 +522,46 @@ func loudest(pcm []int16, n int) []int16 {
 		}
 	}
 	return pcm[at : at+n*audio.FrameSamples]
+}
+
+// TestPartialTranscripts: while the caller speaks, partial transcripts of
+// the turn so far arrive, all before its final line and with its id.
+func TestPartialTranscripts(t *testing.T) {
+	n := 0
+	srv := &openaitest.Server{Transcribe: func(wav []byte) string {
+		n++
+		return fmt.Sprintf("words %d", (len(wav)-44)/2/1600) // tenths of a second heard
+	}}
+	s := start(t, srv, false, func(c *Config) { c.PartialEvery = 500 * time.Millisecond })
+	s.speak(testspeech.GoForward(t), time.Second, true)
+	final := s.out.waitFor(t, "final", final(api.RoleUser))
+	var partials []api.Event
+	for _, e := range s.out.all() {
+		if e.Type == api.TypeTranscript && e.Role == api.RoleUser && !e.Final {
+			partials = append(partials, e)
+		}
+		if e.Type == api.TypeTranscript && e.Final {
+			break
+		}
+	}
+	if len(partials) < 3 {
+		t.Fatalf("%d partials for 2.8 s of speech every 0.5 s", len(partials))
+	}
+	for _, p := range partials {
+		if p.Turn != final.Turn {
+			t.Fatalf("partial of turn %d, final of turn %d", p.Turn, final.Turn)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	seenFinal := false
+	for _, e := range s.out.all() { // nothing partial after the final
+		if e.Type != api.TypeTranscript || e.Role != api.RoleUser {
+			continue
+		}
+		if e.Final {
+			seenFinal = true
+		} else if seenFinal {
+			t.Fatalf("a partial after the final line: %+v", e)
+		}
+	}
 }
