@@ -29,7 +29,7 @@ import (
 
 // SchemaVersion names the index layout; an index of another version is
 // rebuilt from the logs.
-const SchemaVersion = "2" // 2: neutral field without stop words, with term vectors
+const SchemaVersion = "3" // 2: neutral field without stop words, with term vectors; 3: no doc values, no _all
 
 // Roles of a turn.
 const (

@@ -58,12 +58,23 @@ func newMapping() mapping.IndexMapping {
 	neutral.Analyzer = neutralAnalyzer
 	neutral.Name = "text_any"
 	neutral.Store = false // the text is stored once, in "text"
+	// Nothing sorts or facets on the text, and every query names its
+	// fields: no doc values, no composite _all field (both cost indexing
+	// time for nothing).
+	for _, f := range []*mapping.FieldMapping{english, neutral} {
+		f.DocValues = false
+		f.IncludeInAll = false
+	}
 	d.AddFieldMappingsAt("text", english, neutral)
 	kw := bleve.NewKeywordFieldMapping()
 	kw.Analyzer = keyword.Name
+	kw.IncludeInAll = false
+	kw.DocValues = false
 	d.AddFieldMappingsAt("role", kw)
 	d.AddFieldMappingsAt("conversation", kw)
-	d.AddFieldMappingsAt("start", bleve.NewDateTimeFieldMapping())
+	start := bleve.NewDateTimeFieldMapping()
+	start.IncludeInAll = false
+	d.AddFieldMappingsAt("start", start)
 	m.DefaultMapping = d
 	return m
 }
