@@ -314,3 +314,26 @@ func TestHistoryCLI(t *testing.T) {
 		t.Fatalf("found after delete: %q", out)
 	}
 }
+
+// TestHeadlessConversation: `parley call` with the default handler and no
+// model (not even an Ollama this machine might run) talks with the offline
+// stack and prints the conversation and its latencies.
+func TestHeadlessConversation(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"call", "--input", testspeech.GoForwardWAV(t), "--ollama=false"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("parley call exited %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"user: go forward ten meters\n",
+		"assistant: You said: go forward ten meters\n",
+		"note: No language model is set up",
+		"turn 1: end of turn ",
+		"voice to voice: ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("no %q in:\n%s", want, out)
+		}
+	}
+}

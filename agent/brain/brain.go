@@ -265,7 +265,7 @@ func (c *Config) Flags(fs *flag.FlagSet) *string {
 	fs.StringVar(&c.Voice, "voice", "", "`voice`: for --tts openai e.g. alloy; offline an espeak-ng voice (default en-us)")
 	fs.StringVar(&c.SystemPrompt, "system-prompt", "", "system `prompt` for the model (default: short spoken answers); - for none")
 	fs.DurationVar(&c.EndSilence, "end-silence", conversation.DefaultEndSilence, "pause that ends the caller's turn")
-	c.AutoOllama = true
+	fs.BoolVar(&c.AutoOllama, "ollama", true, "when --llm-url is empty, use Ollama on this machine (127.0.0.1:11434) if it runs")
 	return handler
 }
 

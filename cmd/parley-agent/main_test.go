@@ -15,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-app/parley/agent/provider/openai/openaitest"
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/headless"
 	"github.com/parley-app/parley/app/load"
+	"github.com/parley-app/parley/media/audio"
 	"github.com/parley-app/parley/media/testspeech"
 	"github.com/parley-app/parley/media/wavfile"
 )
@@ -185,5 +187,51 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("--help does not mention %q", f)
 		}
+	}
+}
+
+// TestConversationWithAModelServer: parley-agent with its default handler
+// and a language model at --llm-url (a fake OpenAI-compatible server)
+// hears real speech over a real call, transcribes it offline, asks the
+// model and answers out loud.
+func TestConversationWithAModelServer(t *testing.T) {
+	srv := (&openaitest.Server{Reply: func(r openaitest.ChatRequest) string {
+		return "You want to go forward. Ten meters it is."
+	}}).Start()
+	defer srv.Close()
+	bin := buildAgent(t)
+	addr := freePort(t)
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, "--listen", addr, "--token", "t", "--llm-url", srv.BaseURL(), "--llm-model", "llama3.2")
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	url := "http://" + addr
+	if err := load.WaitHealthy(context.Background(), url, 20*time.Second); err != nil {
+		t.Fatalf("agent did not come up: %v\n%s", err, logs.String())
+	}
+	out := filepath.Join(t.TempDir(), "reply.wav")
+	rep, err := headless.Run(context.Background(), headless.Options{Input: testspeech.GoForwardWAV(t), Output: out, AgentURL: url, Token: "t"})
+	if err != nil {
+		t.Fatalf("call: %v\n%s", err, logs.String())
+	}
+	want := []headless.Line{{Role: "user", Text: "go forward ten meters"}, {Role: "assistant", Text: "You want to go forward. Ten meters it is."}}
+	if len(rep.Transcript) != 2 || rep.Transcript[0] != want[0] || rep.Transcript[1] != want[1] {
+		t.Fatalf("transcript %+v\n%s", rep.Transcript, logs.String())
+	}
+	if len(rep.Turns) != 1 || rep.Turns[0].TTFTMS <= 0 || rep.VoiceToVoiceMS <= 0 {
+		t.Fatalf("turns %+v, voice to voice %.0f ms", rep.Turns, rep.VoiceToVoiceMS)
+	}
+	reply, err := wavfile.Load(out)
+	if err != nil || audio.RMS(reply) < 0.005 {
+		t.Fatalf("the spoken answer: %v, RMS %.4f", err, audio.RMS(reply))
+	}
+	if !strings.Contains(logs.String(), "llm=\"llama3.2 @ 127.0.0.1:") {
+		t.Fatalf("the log does not say which model answers:\n%s", logs.String())
 	}
 }
