@@ -2,22 +2,18 @@ package agent_test
 
 import (
 	"context"
-	"image"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/pion/mediadevices/pkg/codec/vpx"
-	"github.com/pion/mediadevices/pkg/frame"
-	"github.com/pion/mediadevices/pkg/io/video"
-	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/parley-app/parley/agent"
 	"github.com/parley-app/parley/media/rtc"
+	"github.com/parley-app/parley/media/testvideo"
 )
 
 // seer records the VP8 frames it is given.
@@ -33,47 +29,10 @@ func (s *seer) OnVideo(frame []byte, _ uint32) {
 	s.mu.Unlock()
 }
 
-// vp8Frames encodes n frames of a moving 320×240 test pattern with libvpx
-// (through mediadevices), the way the app's camera path will.
-func vp8Frames(t *testing.T, n int) [][]byte {
-	t.Helper()
-	params, err := vpx.NewVP8Params()
-	if err != nil {
-		t.Fatal(err)
-	}
-	params.BitRate = 300_000
-	i := 0
-	src := video.ReaderFunc(func() (image.Image, func(), error) {
-		img := image.NewYCbCr(image.Rect(0, 0, 320, 240), image.YCbCrSubsampleRatio420)
-		for y := 0; y < 240; y++ {
-			for x := 0; x < 320; x++ {
-				img.Y[y*img.YStride+x] = uint8(x + y + 8*i)
-			}
-		}
-		i++
-		return img, func() {}, nil
-	})
-	enc, err := params.BuildVideoEncoder(src, prop.Media{Video: prop.Video{Width: 320, Height: 240, FrameRate: 30, FrameFormat: frame.FormatI420}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	var out [][]byte
-	for len(out) < n {
-		b, release, err := enc.Read()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, append([]byte(nil), b...))
-		release()
-	}
-	return out
-}
-
 // TestVideoReachesAVideoHandler: real VP8 from a caller's camera track
 // arrives frame by frame, the first a 320×240 keyframe.
 func TestVideoReachesAVideoHandler(t *testing.T) {
-	frames := vp8Frames(t, 20)
+	frames := testvideo.VP8Frames(t, 20)
 	h := &seer{}
 	f, _ := rtc.NewLoopback()
 	srv, _ := agent.NewServer(agent.Config{Token: token, Factory: f, Handler: func() agent.Handler { return h }})

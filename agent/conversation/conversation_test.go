@@ -5,17 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"image"
 	"image/jpeg"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/pion/mediadevices/pkg/codec/vpx"
-	"github.com/pion/mediadevices/pkg/frame"
-	"github.com/pion/mediadevices/pkg/io/video"
-	"github.com/pion/mediadevices/pkg/prop"
 	"go.uber.org/goleak"
 
 	"github.com/parley-app/parley/agent/api"
@@ -24,6 +19,7 @@ import (
 	"github.com/parley-app/parley/agent/vad"
 	"github.com/parley-app/parley/media/audio"
 	"github.com/parley-app/parley/media/testspeech"
+	"github.com/parley-app/parley/media/testvideo"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -435,7 +431,7 @@ func TestVisionGetsTheLatestCameraFrame(t *testing.T) {
 		llm, _ := openai.NewLLM(openai.Config{BaseURL: srv.BaseURL(), Model: "llava", Vision: true})
 		c.LLM = llm
 	})
-	for _, f := range vp8Frames(t, 10) {
+	for _, f := range testvideo.VP8Frames(t, 10) {
 		s.h.OnVideo(f, 0)
 	}
 	s.h.OnEvent(api.Event{Type: api.TypeText, Text: "what do you see?"})
@@ -450,40 +446,6 @@ func TestVisionGetsTheLatestCameraFrame(t *testing.T) {
 	if err != nil || img.Bounds().Dx() != 320 || img.Bounds().Dy() != 240 {
 		t.Fatalf("image: %v, %v", err, img)
 	}
-}
-
-func vp8Frames(t *testing.T, n int) [][]byte {
-	t.Helper()
-	params, err := vpx.NewVP8Params()
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := 0
-	src := video.ReaderFunc(func() (image.Image, func(), error) {
-		img := image.NewYCbCr(image.Rect(0, 0, 320, 240), image.YCbCrSubsampleRatio420)
-		for y := 0; y < 240; y++ {
-			for x := 0; x < 320; x++ {
-				img.Y[y*img.YStride+x] = uint8(x + y + 8*i)
-			}
-		}
-		i++
-		return img, func() {}, nil
-	})
-	enc, err := params.BuildVideoEncoder(src, prop.Media{Video: prop.Video{Width: 320, Height: 240, FrameRate: 30, FrameFormat: frame.FormatI420}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	var out [][]byte
-	for len(out) < n {
-		b, release, err := enc.Read()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, append([]byte(nil), b...))
-		release()
-	}
-	return out
 }
 
 // TestMemory: with a memory, the model gets the recalled past turns after
