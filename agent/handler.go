@@ -43,7 +43,9 @@ type VideoHandler interface {
 type Output interface {
 	// PlayAudio queues pcm (48 kHz mono int16, any length) after what is
 	// already queued; done, if not nil, is called once its last sample has
-	// been sent. Audio is sent in real time, one 20 ms frame at a time.
+	// been sent, on the session's send goroutine: it must not block (the
+	// caller's audio clock waits for it). Audio is sent in real time, one
+	// 20 ms frame at a time.
 	PlayAudio(pcm []int16, done func())
 	// ClearAudio drops all queued audio (barge-in); pending done callbacks
 	// are not called. It also ends a hold.
@@ -53,8 +55,9 @@ type Output interface {
 	// soon as the caller seems to start speaking, then either drops it
 	// (barge-in) or resumes it (a cough).
 	HoldAudio(hold bool)
-	// Send sends an event on the data channel; it returns an error if the
-	// channel is not open.
+	// Send sends an event on the data channel. Events sent before the
+	// channel opens are kept (up to 64) and sent after the hello; it
+	// returns an error once the session has ended.
 	Send(e api.Event) error
 }
 

@@ -94,7 +94,8 @@ type App struct {
 	agent    *localagent.Agent
 	ready    chan struct{} // closed when the local agent has started (or failed)
 	agentErr error
-	pending  bool // new settings wait for the call to end
+	pending  bool   // new settings wait for the call to end
+	logged   Status // the last status logged
 	hw       *historyWriter
 	devs     *device.Context
 	att      *attempt // the current call attempt, nil before the first
@@ -181,11 +182,15 @@ func (a *App) Ready() <-chan struct{} {
 func (a *App) Send(text string) error {
 	a.mu.Lock()
 	var c *call.Call
+	connecting := false
 	if a.att != nil && !a.att.ended {
-		c = a.att.call
+		c, connecting = a.att.call, a.att.call == nil
 	}
 	a.mu.Unlock()
-	if c == nil {
+	switch {
+	case connecting:
+		return errors.New("the call is still connecting: send the message once it is in progress")
+	case c == nil:
 		return errors.New("there is no call to send the message in: press Call first")
 	}
 	return c.Send(api.Event{Type: api.TypeText, Text: text})
@@ -223,8 +228,12 @@ func (a *App) update(f func(*Status) bool) {
 		return
 	}
 	st, cb := a.status, a.onStatus
+	changed := st.State != a.logged.State || st.AgentState != a.logged.AgentState || st.Message != a.logged.Message
+	a.logged = st
 	a.mu.Unlock()
-	a.log.Info("call status", "state", st.State.String(), "agent", st.AgentState, "connect_ms", st.ConnectTime.Milliseconds(), "message", st.Message)
+	if changed { // not every word of a transcript
+		a.log.Info("call status", "state", st.State.String(), "agent", st.AgentState, "connect_ms", st.ConnectTime.Milliseconds(), "message", st.Message)
+	}
 	cb(st)
 }
 
@@ -386,15 +395,22 @@ func (a *App) recall(_ context.Context, text string) ([]string, error) {
 
 // withLine returns a new transcript with line added, or replacing the
 // partial line of the same turn and role.
+// An empty final line closes a partial one (its words went to the next turn).
 func withLine(tr []Line, line Line) []Line {
 	out := make([]Line, len(tr), len(tr)+1)
 	copy(out, tr)
-	for i := len(out) - 1; i >= 0 && i >= len(out)-2; i-- {
+	for i := len(out) - 1; i >= 0 && i >= len(out)-3; i-- {
 		if out[i].Turn == line.Turn && out[i].Role == line.Role && !out[i].Final {
+			if line.Final && strings.TrimSpace(line.Text) == "" {
+				return append(out[:i], out[i+1:]...)
+			}
 			line.Start = out[i].Start
 			out[i] = line
 			return out
 		}
+	}
+	if line.Final && strings.TrimSpace(line.Text) == "" {
+		return out
 	}
 	return append(out, line)
 }

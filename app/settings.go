@@ -105,19 +105,24 @@ func (a *App) Configure(s Settings) error {
 }
 
 // restartAgent replaces the local agent with one built from the current
-// config, in the background; calls placed meanwhile wait for it.
+// config, in the background; calls placed meanwhile wait for it. Restarts
+// run one after another: each closes the agent the one before it started.
 func (a *App) restartAgent() {
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
 		return
 	}
-	old, oldReady := a.agent, a.ready
+	oldReady := a.ready
 	ready := make(chan struct{})
-	a.ready, a.agent, a.agentErr, a.pending = ready, nil, nil, false
+	a.ready, a.pending = ready, false
 	a.mu.Unlock()
 	go func() {
-		<-oldReady
+		<-oldReady // the previous start has set a.agent
+		a.mu.Lock()
+		old := a.agent
+		a.agent, a.agentErr = nil, nil
+		a.mu.Unlock()
 		if old != nil {
 			_ = old.Close()
 		}
@@ -129,6 +134,10 @@ func (a *App) restartAgent() {
 func (a *App) startAgent(ready chan struct{}) {
 	defer close(ready)
 	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return
+	}
 	bc, echo := a.cfg.Brain, a.cfg.Echo
 	if a.cfg.Memory && !a.cfg.NoHistory {
 		bc.Recall = a.recall
@@ -149,6 +158,7 @@ func (a *App) startAgent(ready chan struct{}) {
 	}
 	a.update(func(s *Status) bool {
 		s.Notice = notice
+		s.Providers = ""
 		if la != nil && la.Brain != nil {
 			s.Providers = fmt.Sprintf("%s · %s · %s", la.Brain.STT, la.Brain.LLM, la.Brain.TTS)
 		}

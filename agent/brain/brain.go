@@ -220,8 +220,10 @@ func buildTTS(cfg Config) (provider.TTS, error) {
 }
 
 // partialEvery: with the offline STT, the caller sees their words while
-// they speak (a transcription of the turn so far every 700 ms, about 0.2 s
-// of CPU per second of speech); a server's STT is asked once per turn.
+// they speak (the turn so far is transcribed again every 700 ms: with
+// pocketsphinx at ~0.2× real time that costs about 0.3 s of CPU per second
+// of a 3 s turn, and grows with the turn's length); a server's STT is
+// asked once per turn.
 func partialEvery(cfg Config) time.Duration {
 	if cfg.STT == "" || cfg.STT == Offline {
 		return 700 * time.Millisecond

@@ -35,7 +35,12 @@ type camera struct {
 
 	mu   sync.Mutex
 	shot []byte
+	at   time.Time // when shot was taken
 }
+
+// CameraMaxAge is how old the latest frame may be and still go to the
+// model: a camera that was turned off is not shown as it last was.
+const CameraMaxAge = 5 * time.Second
 
 // frameReader hands the decoder one frame per Read.
 type frameReader struct{ next []byte }
@@ -86,14 +91,18 @@ func (c *camera) push(frame []byte, log *slog.Logger) {
 		return
 	}
 	c.mu.Lock()
-	c.shot = b.Bytes()
+	c.shot, c.at = b.Bytes(), time.Now()
 	c.mu.Unlock()
 }
 
-// jpeg returns the latest sampled frame, or nil if there is none.
+// jpeg returns the latest sampled frame, or nil if there is none younger
+// than CameraMaxAge.
 func (c *camera) jpeg() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if time.Since(c.at) > CameraMaxAge {
+		return nil
+	}
 	return c.shot
 }
 

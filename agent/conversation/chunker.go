@@ -10,11 +10,12 @@ import (
 // be spoken while the model is still writing the next. A sentence ends at
 // '.', '!', '?' or '…' followed by white space, or at a line break; a
 // sentence longer than MaxChars is cut after its last comma, semicolon or
-// colon before that, else at its last space, so speech never waits long for a run-on sentence.
-// Decimal numbers ("3.5") and lone initials are not sentence ends because
-// no space follows the point inside them.
+// colon before that, else at its last space, so speech never waits long for
+// a run-on sentence. Decimal numbers and versions ("3.5", "1.26") are not
+// sentence ends because no space follows the point inside them; initials
+// followed by a space ("J. R. R.") are, which costs only a short pause.
 type Chunker struct {
-	MaxChars int // default 200
+	MaxChars int // in bytes of UTF-8; default 200
 	buf      strings.Builder
 }
 

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -148,6 +149,8 @@ type Handler struct {
 	speechRun  time.Duration // the caller's speech so far, without a pause
 	silenceRun time.Duration // silence since the caller's last speech
 	holding    bool          // the reply is paused (HoldAudio) for the caller
+	barging    bool          // a turn started over the reply without MinSpeech of unbroken speech: not yet barge-in
+	confirmed  bool          // the detector's current turn is a real turn (not blips over the reply)
 	heardFor   time.Duration // audio in the current turn, for partial transcripts
 	lastPart   time.Duration // heardFor at the last partial
 
@@ -175,9 +178,12 @@ type turnRun struct {
 	speechEnd time.Time // the caller's last speech frame arrived (or the text did)
 	eot       time.Duration
 
+	cut bool // MaxTurn cut the caller's utterance here: its continuation does not cancel it
+
 	mu      sync.Mutex
 	spoken  []string // sentences whose audio has started playing
 	playing bool
+	heard   bool // the caller's final transcript has been sent
 }
 
 const stt16 = audio.SampleRate / provider.STTSampleRate // 3: 48 kHz → 16 kHz
@@ -217,26 +223,62 @@ func (h *Handler) OnAudio(frame []int16) {
 		h.silenceRun += audio.FrameDuration
 	}
 	ev := h.turns.Push(speech)
-	h.hold(speech, ev)
 	h.utter = append(h.utter, downsample(frame)...)
 	h.partial(ev)
 	switch {
+	case ev == turn.Start && h.replying() && h.speechRun < h.cfg.MinSpeech:
+		// MinSpeech of speech over the reply, but in pieces (two coughs):
+		// barge in only once the caller speaks MinSpeech without a break.
+		h.barging = true
 	case ev == turn.Start:
-		h.interrupt() // barge-in, if the agent was thinking or speaking
+		h.confirm()
 	case ev == turn.EndOfTurn:
+		confirmed := h.confirmed
+		h.barging, h.confirmed = false, false
 		// Keep 100 ms of the pause that ended the turn.
 		trim := int((h.cfg.EndSilence - 100*time.Millisecond) * provider.STTSampleRate / time.Second)
 		utter := h.utter[:max(len(h.utter)-trim, 0)]
 		h.utter = nil
+		if !confirmed { // blips over the reply (coughs, "mm-hm"): not a turn
+			h.resume()
+			break
+		}
 		h.begin(&turnRun{audio: utter, speechEnd: h.lastSpeech, eot: time.Since(h.lastSpeech)})
+	case ev == turn.Discarded:
+		h.barging, h.confirmed = false, false
 	case h.turns.InTurn() && len(h.utter) >= int(h.cfg.MaxTurn*provider.STTSampleRate/time.Second):
+		confirmed := h.confirmed
 		h.turns.Reset()
+		h.barging, h.confirmed = false, false
 		utter := h.utter
 		h.utter = nil
-		h.begin(&turnRun{audio: utter, speechEnd: h.lastSpeech})
+		if confirmed {
+			h.begin(&turnRun{audio: utter, speechEnd: h.lastSpeech, cut: true})
+		}
 	case !h.turns.Active() && len(h.utter) > h.preRoll:
 		h.utter = append(h.utter[:0], h.utter[len(h.utter)-h.preRoll:]...)
 	}
+	if h.barging && h.speechRun >= h.cfg.MinSpeech {
+		h.barging = false
+		h.confirm()
+	}
+	h.hold(speech)
+}
+
+// confirm makes the detector's turn a real one: barge-in if the agent was
+// thinking or speaking. Words of an interrupted turn that was not yet
+// transcribed are kept in front of the new utterance, so "what's the
+// weather … in Paris" is one question.
+func (h *Handler) confirm() {
+	h.confirmed = true
+	cancelled, carry := h.interrupt(true)
+	if carry != nil {
+		h.utter = append(carry, h.utter...)
+	}
+	if !cancelled {
+		h.resume() // a hold with no reply left to drop
+	}
+	h.holding = false // ClearAudio ended it
 }
 
 // partial starts a transcription of the turn so far, every PartialEvery
@@ -294,14 +336,19 @@ func (h *Handler) partial(ev turn.Event) {
 
 // hold pauses the reply as soon as the caller seems to speak over it, and
 // resumes it if that was only a blip.
-func (h *Handler) hold(speech bool, ev turn.Event) {
+func (h *Handler) hold(speech bool) {
 	switch {
-	case ev == turn.Start:
-		h.holding = false // interrupt (ClearAudio) ends the hold
 	case !h.holding && speech && h.speechRun >= h.cfg.HoldAfter && h.replying():
 		h.out.HoldAudio(true)
 		h.holding = true
-	case h.holding && !h.turns.InTurn() && h.silenceRun >= h.cfg.ResumeAfter:
+	case h.holding && !h.confirmed && h.silenceRun >= h.cfg.ResumeAfter:
+		h.resume()
+	}
+}
+
+// resume ends a hold, if any.
+func (h *Handler) resume() {
+	if h.holding {
 		h.out.HoldAudio(false)
 		h.holding = false
 	}
@@ -339,27 +386,45 @@ func (h *Handler) OnEvent(e api.Event) {
 		if text == "" {
 			return
 		}
-		h.interrupt()
+		h.interrupt(false)
 		h.begin(&turnRun{userText: text, speechEnd: time.Now()})
 	case api.TypeInterrupt:
-		h.interrupt()
+		h.interrupt(false)
 	}
 }
 
-// interrupt cancels the turn being answered, if any: barge-in.
-func (h *Handler) interrupt() {
+// interrupt cancels the turn being answered, if any (barge-in), drops its
+// queued audio and tells the client. For the caller's speech (bySpeech), a
+// turn cut at MaxTurn that is not playing yet is left to be answered, and
+// the audio of a turn not yet transcribed is returned to be said again.
+func (h *Handler) interrupt(bySpeech bool) (cancelled bool, carry []int16) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	t := h.cur
-	h.cur = nil
-	h.mu.Unlock()
 	if t == nil {
-		return
+		return false, nil
 	}
+	t.mu.Lock()
+	playing, heard := t.playing, t.heard
+	t.mu.Unlock()
+	if bySpeech && t.cut && !playing {
+		return false, nil
+	}
+	h.cur = nil
 	t.cancel()
 	h.out.ClearAudio()
+	// Under h.mu, so nothing of t's (state speaking) can follow these.
 	_ = h.out.Send(api.Event{Type: api.TypeInterrupt, Turn: t.id})
+	if !heard && t.audio != nil {
+		// Close the caller's partial line: its words go with the next turn.
+		_ = h.out.Send(api.Event{Type: api.TypeTranscript, Turn: t.id, Role: api.RoleUser, Final: true})
+		if bySpeech && !playing {
+			carry = t.audio
+		}
+	}
 	_ = h.out.Send(api.Event{Type: api.TypeState, State: api.StateListening})
 	h.cfg.Log.Debug("barge-in", "turn", t.id)
+	return true, carry
 }
 
 // begin answers a turn in a goroutine of its own, after the previous turn's
@@ -373,15 +438,15 @@ func (h *Handler) begin(t *turnRun) {
 	if h.stopped {
 		return
 	}
-	if h.cur != nil { // a new turn replaces one still being answered
-		h.cur.cancel()
+	if c := h.cur; c != nil && !c.cut { // a new turn replaces one still being answered
+		c.cancel()
 		h.out.ClearAudio()
-		_ = h.out.Send(api.Event{Type: api.TypeInterrupt, Turn: h.cur.id})
+		_ = h.out.Send(api.Event{Type: api.TypeInterrupt, Turn: c.id})
 	}
 	h.nextID++
 	t.id = h.nextID
 	var ctx context.Context
-	ctx, t.cancel = context.WithTimeout(h.ctx, h.cfg.TurnTimeout)
+	ctx, t.cancel = context.WithCancel(h.ctx)
 	h.cur = t
 	prev, done := h.prev, make(chan struct{})
 	h.prev = done
@@ -391,46 +456,86 @@ func (h *Handler) begin(t *turnRun) {
 		defer close(done)
 		defer t.cancel()
 		<-prev
-		h.answer(ctx, t)
+		if ctx.Err() != nil {
+			return // replaced before it began
+		}
+		h.safely("turn", func() { h.answer(ctx, t) })
+		h.finish(t)
 	}()
+}
+
+// safely runs f, turning a panic into a log line and a notice: a bug in
+// one turn must not take the process (the desktop app) down.
+func (h *Handler) safely(what string, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			h.cfg.Log.Error("conversation: panic", "in", what, "panic", r, "stack", string(debug.Stack()))
+			_ = h.out.Send(api.Event{Type: api.TypeNotice, Code: api.NoticeProvider,
+				Message: fmt.Sprintf("Something went wrong inside the agent (%s): %v", what, r)})
+		}
+	}()
+	f()
+}
+
+// stateIf sends a state event for t only while t is the turn being
+// answered (a cancelled turn must not say "speaking" after "listening").
+func (h *Handler) stateIf(t *turnRun, state string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cur == t {
+		_ = h.out.Send(api.Event{Type: api.TypeState, State: state})
+	}
+}
+
+// playIf queues pcm for t only while t is the turn being answered.
+func (h *Handler) playIf(t *turnRun, pcm []int16, done func()) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cur != t {
+		return false
+	}
+	h.out.PlayAudio(pcm, done)
+	return true
 }
 
 // finish marks t as no longer being answered (unless a barge-in already
 // did) and says the agent listens again.
 func (h *Handler) finish(t *turnRun) {
 	h.mu.Lock()
-	mine := h.cur == t
-	if mine {
+	defer h.mu.Unlock()
+	if h.cur == t {
 		h.cur = nil
-	}
-	h.mu.Unlock()
-	if mine {
 		_ = h.out.Send(api.Event{Type: api.TypeState, State: api.StateListening})
 	}
 }
 
-// answer runs one turn: STT, the model, speech.
+// answer runs one turn: STT, the model, speech. ctx ends with a barge-in
+// or the session; the providers also get TurnTimeout.
 func (h *Handler) answer(ctx context.Context, t *turnRun) {
-	defer h.finish(t)
 	m := api.TurnMetrics{EndOfTurnMS: ms(t.eot)}
-	_ = h.out.Send(api.Event{Type: api.TypeState, State: api.StateThinking})
+	h.stateIf(t, api.StateThinking)
+	pctx, pcancel := context.WithTimeout(ctx, h.cfg.TurnTimeout)
+	defer pcancel()
 
 	text := t.userText
 	if t.audio != nil {
 		start := time.Now()
 		var err error
-		text, err = h.cfg.STT.Transcribe(ctx, t.audio)
+		text, err = h.cfg.STT.Transcribe(pctx, t.audio)
 		m.STTMS = ms(time.Since(start))
 		if err != nil {
-			h.fail(ctx, t, "Speech recognition", h.cfg.STT.Name(), err)
+			h.fail(ctx, t, "Speech recognition", h.cfg.STT.Name(), h.timedOut(err))
 			return
 		}
 		if text = strings.TrimSpace(text); text == "" {
 			h.cfg.Log.Debug("no words heard", "turn", t.id)
+			h.closeUserLine(t)
 			return
 		}
 	}
-	_ = h.out.Send(api.Event{Type: api.TypeTranscript, Turn: t.id, Role: api.RoleUser, Text: text, Final: true})
+	if !h.heard(t, text) {
+		return // interrupted meanwhile
+	}
 
 	user := provider.Message{Role: provider.RoleUser, Text: text}
 	if h.cfg.LLM != nil && h.cfg.LLM.Vision() {
@@ -443,7 +548,7 @@ func (h *Handler) answer(ctx context.Context, t *turnRun) {
 		msgs = h.recall(ctx, t, text, msgs)
 	}
 
-	sp := newSpeaker(ctx, h, t, &m)
+	sp := newSpeaker(ctx, pctx, h, t, &m)
 	var reply string
 	var err error
 	llmStart := time.Now()
@@ -454,7 +559,7 @@ func (h *Handler) answer(ctx context.Context, t *turnRun) {
 		var ch Chunker
 		var sofar strings.Builder
 		first := true
-		reply, err = h.cfg.LLM.Stream(ctx, msgs, func(d string) {
+		reply, err = h.cfg.LLM.Stream(pctx, msgs, func(d string) {
 			if first {
 				m.TTFTMS, first = ms(time.Since(llmStart)), false
 			}
@@ -470,12 +575,12 @@ func (h *Handler) answer(ctx context.Context, t *turnRun) {
 	}
 	m.ReplyMS = ms(time.Since(llmStart))
 	sp.close()
-	if err == nil {
-		err = sp.wait()
+	if serr := sp.wait(); err == nil {
+		err = serr
 	} else {
 		err = fmt.Errorf("%w: %w", errLLM, err)
-		sp.wait()
 	}
+	err = h.timedOut(err)
 	spoken, interrupted := t.spokenText(), ctx.Err() != nil
 	switch {
 	case interrupted:
@@ -498,6 +603,34 @@ func (h *Handler) answer(ctx context.Context, t *turnRun) {
 	_ = h.out.Send(api.Event{Type: api.TypeTranscript, Turn: t.id, Role: api.RoleAssistant, Text: strings.TrimSpace(reply), Final: true})
 }
 
+// heard sends the caller's final transcript for t, unless t was
+// interrupted; it reports whether it did.
+func (h *Handler) heard(t *turnRun, text string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cur != t {
+		return false
+	}
+	t.mu.Lock()
+	t.heard = true
+	t.mu.Unlock()
+	_ = h.out.Send(api.Event{Type: api.TypeTranscript, Turn: t.id, Role: api.RoleUser, Text: text, Final: true})
+	return true
+}
+
+// closeUserLine ends the caller's partial line of a turn that had no words.
+func (h *Handler) closeUserLine(t *turnRun) {
+	_ = h.out.Send(api.Event{Type: api.TypeTranscript, Turn: t.id, Role: api.RoleUser, Final: true})
+}
+
+// timedOut rewords a provider's deadline as the turn's time limit.
+func (h *Handler) timedOut(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("no answer within %v", h.cfg.TurnTimeout)
+	}
+	return err
+}
+
 // RecallTimeout bounds the memory search before a model call.
 const RecallTimeout = 300 * time.Millisecond
 
@@ -506,9 +639,30 @@ const RecallTimeout = 300 * time.Millisecond
 func (h *Handler) recall(ctx context.Context, t *turnRun, text string, msgs []provider.Message) []provider.Message {
 	rctx, cancel := context.WithTimeout(ctx, RecallTimeout)
 	defer cancel()
-	found, err := h.cfg.Recall(rctx, text)
-	if err != nil {
-		h.cfg.Log.Warn("memory search failed", "err", err)
+	type result struct {
+		found []string
+		err   error
+	}
+	ch := make(chan result, 1)
+	h.mu.Lock()
+	h.wg.Add(1) // Stop waits for a search that outlives its turn
+	h.mu.Unlock()
+	go func() {
+		defer h.wg.Done()
+		var r result
+		h.safely("memory", func() { r.found, r.err = h.cfg.Recall(rctx, text) })
+		ch <- r
+	}()
+	var found []string
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			h.cfg.Log.Warn("memory search failed", "err", r.err)
+			return msgs
+		}
+		found = r.found
+	case <-rctx.Done():
+		h.cfg.Log.Warn("memory search took too long: the model goes without it", "limit", RecallTimeout)
 		return msgs
 	}
 	if len(found) == 0 {
@@ -586,8 +740,10 @@ func (h *Handler) fail(ctx context.Context, t *turnRun, stage, name string, err 
 		return
 	}
 	done := make(chan struct{})
-	h.out.PlayAudio(pcm, func() { close(done) })
-	_ = h.out.Send(api.Event{Type: api.TypeState, State: api.StateSpeaking})
+	if !h.playIf(t, pcm, func() { close(done) }) {
+		return
+	}
+	h.stateIf(t, api.StateSpeaking)
 	select {
 	case <-done:
 	case <-ctx.Done():

@@ -527,3 +527,70 @@ func TestPartialTranscripts(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoCoughsDoNotInterrupt: blips over the reply that add up to more
+// than MinSpeech, but never MinSpeech at a stretch, pause the reply and
+// let it go on; they are not a turn.
+func TestTwoCoughsDoNotInterrupt(t *testing.T) {
+	srv := &openaitest.Server{Speak: func(string) []int16 { return openaitest.Tone(24000 * 3) }}
+	s := start(t, srv, true, nil)
+	s.h.OnEvent(api.Event{Type: api.TypeText, Text: "say something long"})
+	s.out.waitFor(t, "speaking", func(e api.Event) bool { return e.Type == api.TypeState && e.State == api.StateSpeaking })
+	cough := loudest(testspeech.FrontCenter(t), 6) // 120 ms
+	s.speak(cough, 200*time.Millisecond, true)
+	s.speak(cough, 700*time.Millisecond, true)
+	s.out.waitFor(t, "final", final(api.RoleAssistant))
+	for _, e := range s.out.all() {
+		if e.Type == api.TypeInterrupt {
+			t.Fatal("two coughs interrupted the agent")
+		}
+	}
+	if len(srv.Uploads()) != 0 {
+		t.Fatal("the coughs became a turn")
+	}
+}
+
+// TestSpeakingOnWhileTheAgentThinks: the caller pauses long enough to end a
+// turn, then goes on before it is transcribed: both parts are one turn,
+// and the first turn's line is closed, not left partial.
+func TestSpeakingOnWhileTheAgentThinks(t *testing.T) {
+	srv := &openaitest.Server{STTDelay: 700 * time.Millisecond, Transcribe: func(wav []byte) string {
+		return fmt.Sprintf("%.1f seconds", float64(len(wav)-44)/2/16000)
+	}}
+	s := start(t, srv, false, nil)
+	speech := testspeech.FrontCenter(t)
+	s.speak(speech, 650*time.Millisecond, true) // ends turn 1
+	s.speak(speech, time.Second, true)          // turn 2 starts while turn 1 is at STT
+	reply := s.out.waitFor(t, "reply", final(api.RoleAssistant))
+	user := s.out.waitFor(t, "user", func(e api.Event) bool { return final(api.RoleUser)(e) && e.Text != "" })
+	var secs float64
+	if _, err := fmt.Sscanf(user.Text, "%f seconds", &secs); err != nil || user.Turn != 2 || reply.Turn != 2 {
+		t.Fatalf("user %+v, reply %+v", user, reply)
+	}
+	if secs < 2*1.4 {
+		t.Fatalf("turn 2 was transcribed from %.1f s of audio: the first part was lost", secs)
+	}
+	closed := s.out.waitFor(t, "turn 1 closed", func(e api.Event) bool {
+		return e.Type == api.TypeTranscript && e.Role == api.RoleUser && e.Turn == 1 && e.Final
+	})
+	if closed.Text != "" {
+		t.Fatalf("turn 1 closed with %q", closed.Text)
+	}
+}
+
+// TestSlowProviderTimesOut: a model that does not answer within the turn's
+// limit is a written and spoken error, not an interruption.
+func TestSlowProviderTimesOut(t *testing.T) {
+	srv := &openaitest.Server{FirstToken: 3 * time.Second}
+	s := start(t, srv, true, func(c *Config) { c.TurnTimeout = 300 * time.Millisecond })
+	s.h.OnEvent(api.Event{Type: api.TypeText, Text: "hello?"})
+	n := s.out.waitFor(t, "notice", func(e api.Event) bool { return e.Type == api.TypeNotice && e.Code == api.NoticeProvider })
+	if !strings.Contains(n.Message, "no answer within 300ms") {
+		t.Fatalf("notice %q", n.Message)
+	}
+	for _, e := range s.out.all() {
+		if e.Type == api.TypeTranscript && e.Interrupted {
+			t.Fatalf("a timeout shown as an interruption: %+v", e)
+		}
+	}
+}

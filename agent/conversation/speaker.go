@@ -13,20 +13,20 @@ import (
 // soon as it is ready: the first sentence plays while the model writes the
 // next and while the next is being synthesized.
 type speaker struct {
-	ctx  context.Context
+	ctx  context.Context // the turn: ends with a barge-in or the session
+	pctx context.Context // the providers' time limit within the turn
 	h    *Handler
 	t    *turnRun
 	m    *api.TurnMetrics
 	in   chan string
 	done chan struct{} // closed when every sentence has been synthesized or dropped
 
-	err     error         // the first synthesis error; set before done closes
-	last    chan struct{} // closed when the last queued clip has been sent
-	started bool
+	err  error         // the first synthesis error; set before done closes
+	last chan struct{} // closed when the last queued clip has been sent
 }
 
-func newSpeaker(ctx context.Context, h *Handler, t *turnRun, m *api.TurnMetrics) *speaker {
-	s := &speaker{ctx: ctx, h: h, t: t, m: m, in: make(chan string, 64), done: make(chan struct{})}
+func newSpeaker(ctx, pctx context.Context, h *Handler, t *turnRun, m *api.TurnMetrics) *speaker {
+	s := &speaker{ctx: ctx, pctx: pctx, h: h, t: t, m: m, in: make(chan string, 64), done: make(chan struct{})}
 	go s.run()
 	return s
 }
@@ -45,54 +45,59 @@ func (s *speaker) say(text string) {
 // close says no more sentences will come.
 func (s *speaker) close() { close(s.in) }
 
-// wait waits until every sentence has been synthesized and the last one's
-// audio sent, or the turn's context ends; it returns the synthesis error,
-// if any.
+// wait waits until every sentence has been synthesized and the audio queued
+// so far has been sent, or the turn ends; it returns the synthesis error, if
+// any (the sentences before it have been played).
 func (s *speaker) wait() error {
 	<-s.done
-	if s.err != nil || s.last == nil {
-		return s.err
+	if s.last != nil {
+		select {
+		case <-s.last:
+		case <-s.ctx.Done():
+		}
 	}
-	select {
-	case <-s.last:
-	case <-s.ctx.Done():
-	}
-	return nil
+	return s.err
 }
 
 func (s *speaker) run() {
 	defer close(s.done)
-	first := true
-	for text := range s.in {
-		if s.err != nil || s.ctx.Err() != nil {
-			continue // drain
+	s.h.safely("speech", func() {
+		first := true
+		for text := range s.in {
+			if s.err != nil || s.pctx.Err() != nil {
+				continue // drain
+			}
+			start := time.Now()
+			pcm, err := s.h.cfg.TTS.Synthesize(s.pctx, text)
+			if first {
+				s.m.TTSMS, first = ms(time.Since(start)), false
+			}
+			switch {
+			case err != nil && s.ctx.Err() != nil:
+				continue // interrupted
+			case err != nil:
+				s.err = err
+				continue
+			case len(pcm) == 0:
+				continue
+			}
+			s.queue(text, pcm)
 		}
-		start := time.Now()
-		pcm, err := s.h.cfg.TTS.Synthesize(s.ctx, text)
-		if first {
-			s.m.TTSMS, first = ms(time.Since(start)), false
-		}
-		switch {
-		case err != nil && s.ctx.Err() != nil:
-			continue
-		case err != nil:
-			s.err = err
-			continue
-		case len(pcm) == 0:
-			continue
-		}
-		s.queue(text, pcm)
-	}
+	})
 }
 
-// queue puts one sentence's audio on the session's output as two clips: its
-// first 20 ms frame, whose done callback says the sentence has started
-// playing, and the rest.
+// queue puts one sentence's audio on the session's output, unless the turn
+// has been interrupted, as two clips: its first 20 ms frame, whose done
+// callback says the sentence has started playing, and the rest.
 func (s *speaker) queue(text string, pcm []int16) {
 	n := min(len(pcm), audio.FrameSamples)
-	s.h.out.PlayAudio(pcm[:n], func() { s.playing(text) })
+	if !s.h.playIf(s.t, pcm[:n], func() { s.h.safely("playing", func() { s.playing(text) }) }) {
+		return
+	}
 	last := make(chan struct{})
-	s.h.out.PlayAudio(pcm[n:], func() { close(last) })
+	if !s.h.playIf(s.t, pcm[n:], func() { close(last) }) {
+		return
+	}
 	s.last = last
 }
 
@@ -106,6 +111,6 @@ func (s *speaker) playing(text string) {
 	s.t.mu.Unlock()
 	if first {
 		s.m.FirstAudioMS = ms(time.Since(s.t.speechEnd))
-		_ = s.h.out.Send(api.Event{Type: api.TypeState, State: api.StateSpeaking})
+		s.h.stateIf(s.t, api.StateSpeaking)
 	}
 }

@@ -67,8 +67,9 @@ type Metrics struct {
 	// last microphone frame above SpeechLevel) → the first frame of the
 	// agent's reply handed to the speaker; 0 until measured.
 	VoiceToVoice time.Duration
-	// BargeIn is the last barge-in's start of the caller's speech over the
-	// agent's reply → the first frame of silence handed to the speaker.
+	// BargeIn is the last time the agent's voice stopped while the caller
+	// spoke over it: start of that speech → the first frame of silence
+	// handed to the speaker (a barge-in, or the pause a cough causes).
 	BargeIn time.Duration
 }
 
@@ -106,6 +107,7 @@ type Call struct {
 	bargeFrom   time.Time // caller's speech began during a reply
 	v2v, barge  time.Duration
 	v2vTurn     time.Duration // v2v of the reply playing now, for its metrics event
+	v2vFrom     time.Time     // armed by the agent's "thinking": the caller's last speech then
 	flushing    atomic.Bool   // after an interrupt: drop reply audio until the agent's silence
 	connected   atomic.Bool
 	endOnce     sync.Once
@@ -222,6 +224,10 @@ func (c *Call) connect(ctx context.Context) error {
 			return
 		}
 		switch e.Type {
+		case api.TypeState:
+			if e.State == api.StateThinking {
+				c.armVoiceToVoice()
+			}
 		case api.TypeInterrupt:
 			c.flushing.Store(true) // drop what the jitter buffer holds of the reply
 		case api.TypeMetrics:
@@ -438,12 +444,25 @@ func (c *Call) heard(speech bool) {
 	defer c.tmu.Unlock()
 	if now.Sub(c.lastSpeech) > 200*time.Millisecond {
 		c.speechStart = now
-		c.v2vTurn = 0 // a new utterance: an unclaimed measure belongs to no later turn
 		if c.replying {
 			c.bargeFrom = now
 		}
 	}
 	c.lastSpeech = now
+}
+
+// armVoiceToVoice starts timing a reply when the agent starts answering
+// a turn: from the caller's last speech to the reply's first frame played.
+// A reply resumed after a hold, or the next sentence after a gap, is not
+// timed.
+func (c *Call) armVoiceToVoice() {
+	c.tmu.Lock()
+	defer c.tmu.Unlock()
+	c.v2vTurn = 0
+	c.v2vFrom = time.Time{}
+	if !c.lastSpeech.IsZero() && time.Since(c.lastSpeech) < 30*time.Second {
+		c.v2vFrom = c.lastSpeech
+	}
 }
 
 // played notes whether the frame about to go to the speaker is the agent's
@@ -455,9 +474,10 @@ func (c *Call) played(voiced bool) {
 	switch {
 	case voiced && !c.replying:
 		c.replying = true
-		if !c.lastSpeech.IsZero() && now.Sub(c.lastSpeech) < 30*time.Second {
-			c.v2v = now.Sub(c.lastSpeech)
+		if !c.v2vFrom.IsZero() { // the first reply audio of a turn
+			c.v2v = now.Sub(c.v2vFrom)
 			c.v2vTurn = c.v2v
+			c.v2vFrom = time.Time{}
 		}
 	case !voiced && c.replying:
 		c.replying = false
