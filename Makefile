@@ -12,7 +12,7 @@ export LC_ALL :=
 # Debian packages: build (cgo, Fyne/GLFW, libvpx), headless run (Xvfb, Mesa,
 # PulseAudio) and the real recordings the tests use.
 DEB_BUILD := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
-             libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev libvpx-dev libpocketsphinx-dev \
+             libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev libvpx-dev libpocketsphinx-dev libspeexdsp-dev \
              curl ca-certificates
 DEB_RUN   := xvfb xauth libgl1-mesa-dri pulseaudio pulseaudio-utils pocketsphinx-en-us espeak-ng
 DEB_TEST  := pocketsphinx-testdata alsa-utils xdotool iproute2
