@@ -74,6 +74,7 @@ func runGUI(args []string, stderr io.Writer) int {
 	speaker := fs.String("speaker", "", "speaker name or ID; empty for the system default")
 	autoCall := fs.Bool("call", false, "start a call as soon as the window opens")
 	memory := fs.Bool("memory", false, "let the language model see the past turns most relevant to what you say (a search of your history)")
+	noAEC := fs.Bool("no-echo-cancellation", false, "do not cancel the speaker's echo in the microphone (headphones); the setting in the window otherwise")
 	iceServers, allowPrivate := remoteFlags(fs)
 	var bc brain.Config
 	handler := bc.Flags(fs)
@@ -94,8 +95,8 @@ func runGUI(args []string, stderr io.Writer) int {
 	// unless provider flags were given.
 	fa := fyneapp.NewWithID(appID)
 	memoryOn := *memory
+	saved := ui.LoadSettings(fa.Preferences())
 	if !brainFlagsSet(fs) {
-		saved := ui.LoadSettings(fa.Preferences())
 		bc = saved.Brain()
 		memoryOn = memoryOn || saved.Memory
 	}
@@ -103,6 +104,8 @@ func runGUI(args []string, stderr io.Writer) int {
 		AgentURL: *agentURL, Token: *token, MicID: *mic, SpeakerID: *speaker, Log: log,
 		ICEServers: *iceServers, AllowPrivate: *allowPrivate,
 		Echo: *handler == brain.HandlerEcho, Brain: bc, Memory: memoryOn,
+		NoEchoCancellation: *noAEC || saved.NoEchoCancellation,
+		NoiseSuppression:   saved.NoiseSuppression, GainControl: saved.GainControl,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "parley: could not start:", err)

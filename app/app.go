@@ -18,6 +18,7 @@ import (
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/history"
 	"github.com/parley-app/parley/app/localagent"
+	"github.com/parley-app/parley/media/aec"
 	"github.com/parley-app/parley/media/audio"
 	"github.com/parley-app/parley/media/device"
 	"github.com/parley-app/parley/media/rtc"
@@ -40,6 +41,12 @@ type Config struct {
 	// Memory lets the local agent's language model see the past turns most
 	// relevant to what the person says (a search of the history).
 	Memory bool
+	// NoEchoCancellation turns off the client's echo canceller (with
+	// headphones there is no echo); NoiseSuppression and GainControl turn
+	// on speexdsp's (media/aec).
+	NoEchoCancellation bool
+	NoiseSuppression   bool
+	GainControl        bool
 	// Local mode: Echo makes the agent play each turn back instead of
 	// conversing (for checking the sound path); Brain chooses the
 	// conversation's providers.
@@ -291,6 +298,7 @@ func (a *App) dial(att *attempt) {
 	c, err := call.Dial(att.ctx, call.Config{
 		AgentURL: agentURL, Token: token, Factory: factory,
 		Mic: att.mic, Speaker: att.speaker, Log: a.cfg.Log, Start: start,
+		EchoCancel: a.echoConfig(),
 	}, call.Callbacks{
 		OnMicLevel: func(l float64) {
 			a.mu.Lock()
@@ -317,6 +325,57 @@ func (a *App) dial(att *attempt) {
 	})
 	if hungUp {
 		c.Hangup() // OnEnd finishes the attempt
+		return
+	}
+	go a.watchEcho(att, c)
+}
+
+// echoConfig is the echo canceller's configuration, nil when it is off.
+func (a *App) echoConfig() *aec.Config {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cfg.NoEchoCancellation {
+		return nil
+	}
+	return &aec.Config{NoiseSuppression: a.cfg.NoiseSuppression, GainControl: a.cfg.GainControl}
+}
+
+// watchEcho tells the person, once per call each, when the echo canceller
+// diverged or the speaker's and microphone's clocks drift apart.
+func (a *App) watchEcho(att *attempt, c *call.Call) {
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	var last call.EchoStats
+	var toldReset, toldDrift bool
+	for {
+		select {
+		case <-att.done:
+			return
+		case <-tick.C:
+		}
+		e := c.Metrics().Echo
+		if !e.On {
+			return
+		}
+		msg := ""
+		switch {
+		case e.Resets > last.Resets && !toldReset:
+			toldReset = true
+			msg = "The echo canceller lost track and restarted: the speaker may be too loud, or the room changed. The agent may hear itself for a moment."
+		case e.Drift-last.Drift > 10 && !toldDrift: // more than 10 frames in 2 s
+			toldDrift = true
+			msg = "The speaker and the microphone run at different speeds, so echo cancellation works less well. A headset, or one sound card for both, helps."
+		}
+		last = e
+		if msg != "" {
+			a.update(func(s *Status) bool {
+				if a.att != att || att.ended {
+					return false
+				}
+				s.Notice = msg
+				return true
+			})
+		}
 	}
 }
 

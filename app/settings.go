@@ -32,6 +32,8 @@ type Settings struct {
 	SystemPrompt             string // "" for the default
 	EndSilence               time.Duration
 	Memory                   bool
+	// Sound: echo cancellation is on unless NoEchoCancellation (headphones).
+	NoEchoCancellation, NoiseSuppression, GainControl bool
 }
 
 // Check says, in words for a person, what is wrong with s (nil if nothing).
@@ -90,9 +92,10 @@ func (a *App) Configure(s Settings) error {
 		return err
 	}
 	a.mu.Lock()
+	a.cfg.NoEchoCancellation, a.cfg.NoiseSuppression, a.cfg.GainControl = s.NoEchoCancellation, s.NoiseSuppression, s.GainControl
 	if a.agent == nil && !a.status.Local {
 		a.mu.Unlock()
-		return nil
+		return nil // remote mode: the sound settings apply to the next call
 	}
 	a.cfg.Brain, a.cfg.Memory = s.Brain(), s.Memory
 	busy := a.att != nil && !a.att.ended

@@ -29,6 +29,9 @@ const (
 	prefPrompt     = "ai.system_prompt"
 	prefEndSilence = "ai.end_silence_ms"
 	prefMemory     = "ai.memory"
+	prefNoAEC      = "sound.no_echo_cancellation"
+	prefNoise      = "sound.noise_suppression"
+	prefAGC        = "sound.gain_control"
 )
 
 // LoadSettings reads the AI settings from p (defaults where unset).
@@ -41,6 +44,10 @@ func LoadSettings(p fyne.Preferences) app.Settings {
 		SystemPrompt: p.String(prefPrompt),
 		EndSilence:   time.Duration(p.Int(prefEndSilence)) * time.Millisecond,
 		Memory:       p.Bool(prefMemory),
+
+		NoEchoCancellation: p.Bool(prefNoAEC),
+		NoiseSuppression:   p.Bool(prefNoise),
+		GainControl:        p.Bool(prefAGC),
 	}
 }
 
@@ -58,6 +65,9 @@ func SaveSettings(p fyne.Preferences, s app.Settings) {
 	p.SetString(prefPrompt, s.SystemPrompt)
 	p.SetInt(prefEndSilence, int(s.EndSilence/time.Millisecond))
 	p.SetBool(prefMemory, s.Memory)
+	p.SetBool(prefNoAEC, s.NoEchoCancellation)
+	p.SetBool(prefNoise, s.NoiseSuppression)
+	p.SetBool(prefAGC, s.GainControl)
 }
 
 // Configurer applies settings (app.App does).
@@ -65,9 +75,10 @@ type Configurer interface {
 	Configure(app.Settings) error
 }
 
-// SettingsWindow is the AI settings: where the language model is, which
-// speech-to-text and text-to-speech to use, the system prompt, the pause
-// that ends a turn, and memory.
+// SettingsWindow is the AI and sound settings: where the language model
+// is, which speech-to-text and text-to-speech to use, the system prompt, the
+// pause that ends a turn, memory, and echo cancellation, noise suppression
+// and gain control.
 type SettingsWindow struct {
 	Win        fyne.Window
 	LLMURL     *widget.Entry
@@ -83,6 +94,9 @@ type SettingsWindow struct {
 	Prompt     *widget.Entry
 	EndSilence *widget.Entry // seconds
 	Memory     *widget.Check
+	EchoCancel *widget.Check
+	Noise      *widget.Check
+	Gain       *widget.Check
 	Save       *widget.Button
 	Result     *widget.Label // what Save or Find models did
 
@@ -106,8 +120,11 @@ func NewSettingsWindow(a fyne.App, c Configurer) *SettingsWindow {
 		Vision:   widget.NewCheck("The model understands images: show it my camera", nil),
 		STTModel: widget.NewEntry(), TTSModel: widget.NewEntry(), Voice: widget.NewEntry(),
 		Prompt: widget.NewMultiLineEntry(), EndSilence: widget.NewEntry(),
-		Memory: widget.NewCheck("Remind the model of earlier conversations (searches your history)", nil),
-		Result: widget.NewLabel(""),
+		Memory:     widget.NewCheck("Remind the model of earlier conversations (searches your history)", nil),
+		Result:     widget.NewLabel(""),
+		EchoCancel: widget.NewCheck("Cancel the speaker's echo (turn off when you wear headphones)", nil),
+		Noise:      widget.NewCheck("Suppress background noise", nil),
+		Gain:       widget.NewCheck("Even out the loudness of my voice", nil),
 	}
 	s.STT = widget.NewRadioGroup([]string{choiceOffline, choiceServer}, nil)
 	s.TTS = widget.NewRadioGroup([]string{choiceOffline, choiceServer}, nil)
@@ -135,6 +152,7 @@ func NewSettingsWindow(a fyne.App, c Configurer) *SettingsWindow {
 		widget.NewFormItem("System prompt", s.Prompt),
 		widget.NewFormItem("End of turn after (s)", s.EndSilence),
 		widget.NewFormItem("", s.Memory),
+		widget.NewFormItem("Sound", container.NewVBox(s.EchoCancel, s.Noise, s.Gain)),
 	)
 	s.Win.SetContent(container.NewVBox(form, s.Save, s.Result))
 	s.Win.Resize(fyne.NewSize(640, 560))
@@ -159,6 +177,9 @@ func (s *SettingsWindow) fill(v app.Settings) {
 		s.EndSilence.SetPlaceHolder(strconv.FormatFloat(0.6, 'f', -1, 64))
 	}
 	s.Memory.SetChecked(v.Memory)
+	s.EchoCancel.SetChecked(!v.NoEchoCancellation)
+	s.Noise.SetChecked(v.NoiseSuppression)
+	s.Gain.SetChecked(v.GainControl)
 }
 
 func choice(kind string) string {
@@ -183,6 +204,7 @@ func (s *SettingsWindow) read() (app.Settings, error) {
 		STT: kind(s.STT.Selected), STTModel: strings.TrimSpace(s.STTModel.Text),
 		TTS: kind(s.TTS.Selected), TTSModel: strings.TrimSpace(s.TTSModel.Text), Voice: strings.TrimSpace(s.Voice.Text),
 		SystemPrompt: strings.TrimSpace(s.Prompt.Text), Memory: s.Memory.Checked,
+		NoEchoCancellation: !s.EchoCancel.Checked, NoiseSuppression: s.Noise.Checked, GainControl: s.Gain.Checked,
 	}
 	if t := strings.TrimSpace(s.EndSilence.Text); t != "" {
 		sec, err := strconv.ParseFloat(strings.ReplaceAll(t, ",", "."), 64)

@@ -38,12 +38,18 @@ func TestSettingsPersistAndApply(t *testing.T) {
 	s.Voice.SetText("af_heart")
 	s.EndSilence.SetText("0,8")
 	s.Memory.SetChecked(true)
+	if !s.EchoCancel.Checked {
+		t.Fatal("echo cancellation is off by default")
+	}
+	s.EchoCancel.SetChecked(false)
+	s.Noise.SetChecked(true)
 	test.Tap(s.Save)
 	if len(fc.configured) != 1 || !strings.HasPrefix(s.Result.Text, "Saved") {
 		t.Fatalf("save: %q, %d applied", s.Result.Text, len(fc.configured))
 	}
 	want := app.Settings{LLMURL: "http://127.0.0.1:11434/v1", LLMModel: "llama3.2", Vision: true, STT: app.ProviderOffline,
-		TTS: app.ProviderServer, TTSModel: "kokoro", Voice: "af_heart", EndSilence: 800 * time.Millisecond, Memory: true}
+		TTS: app.ProviderServer, TTSModel: "kokoro", Voice: "af_heart", EndSilence: 800 * time.Millisecond, Memory: true,
+		NoEchoCancellation: true, NoiseSuppression: true}
 	if fc.configured[0] != want {
 		t.Fatalf("applied %+v", fc.configured[0])
 	}

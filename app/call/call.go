@@ -16,6 +16,7 @@ import (
 
 	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/app/signal"
+	"github.com/parley-app/parley/media/aec"
 	"github.com/parley-app/parley/media/audio"
 	"github.com/parley-app/parley/media/jitter"
 	"github.com/parley-app/parley/media/opus"
@@ -33,6 +34,9 @@ type Config struct {
 	Timeout  time.Duration // connect timeout; 0 means 10 s
 	Jitter   int           // jitter buffer depth in 20 ms packets; 0 means jitter.DefaultDepth
 	Start    time.Time     // when the person asked for the call; zero means now
+	// EchoCancel, if set, cancels the speaker's echo in the microphone
+	// before it is encoded (media/aec); nil for headphones or files.
+	EchoCancel *aec.Config
 }
 
 // Callbacks receive what happens during a call. Every field may be nil. They
@@ -67,10 +71,22 @@ type Metrics struct {
 	// last microphone frame above SpeechLevel) → the first frame of the
 	// agent's reply handed to the speaker; 0 until measured.
 	VoiceToVoice time.Duration
+	// Echo is the echo canceller's state (zero without one).
+	Echo EchoStats
 	// BargeIn is the last time the agent's voice stopped while the caller
 	// spoke over it: start of that speech → the first frame of silence
 	// handed to the speaker (a barge-in, or the pause a cough causes).
 	BargeIn time.Duration
+}
+
+// EchoStats describe the echo canceller during a call.
+type EchoStats struct {
+	On     bool
+	ERLE   float64 // dB of echo removed over the last second the speaker played
+	Resets int     // times the filter diverged and restarted
+	// Drift counts the frames the speaker and microphone clocks disagreed
+	// on (one ran ahead of the other); a steady rise means they drift apart.
+	Drift int
 }
 
 // SpeechLevel is the microphone level (audio.Level, 0..1) above which a
@@ -109,6 +125,11 @@ type Call struct {
 	v2vTurn     time.Duration // v2v of the reply playing now, for its metrics event
 	v2vFrom     time.Time     // armed by the agent's "thinking": the caller's last speech then
 	flushing    atomic.Bool   // after an interrupt: drop reply audio until the agent's silence
+
+	aec     *aec.Canceller // nil without echo cancellation; used by sendMic only
+	far     *farEnd
+	echoMu  sync.Mutex
+	echo    EchoStats
 	connected   atomic.Bool
 	endOnce     sync.Once
 	endErr      error
@@ -159,6 +180,14 @@ func Dial(ctx context.Context, cfg Config, cb Callbacks) (*Call, error) {
 		cfg: cfg, cb: cb, log: cfg.Log.With("component", "call"), pc: pc, sig: sig,
 		jb: jitter.New(cfg.Jitter), ctx: cctx, cancel: cancel, done: make(chan struct{}),
 		dcOpen: make(chan struct{}),
+	}
+	if cfg.EchoCancel != nil {
+		if c.aec, err = aec.New(*cfg.EchoCancel); err != nil {
+			c.shutdown(err, false)
+			return nil, err
+		}
+		c.far = newFarEnd()
+		c.echo.On = true
 	}
 	if err := c.connect(ctx); err != nil {
 		c.shutdown(err, false)
@@ -347,6 +376,8 @@ func (c *Call) sendMic() {
 		return
 	}
 	defer enc.Close()
+	far := make([]int16, audio.FrameSamples)
+	frames := 0
 	track := c.track
 	f := make([]int16, audio.FrameSamples)
 	for {
@@ -357,6 +388,20 @@ func (c *Call) sendMic() {
 			c.log.Warn("microphone stopped", "err", err)
 			go c.end(fmt.Errorf("%w: %v", ErrMicrophone, err))
 			return
+		}
+		if c.aec != nil {
+			c.far.pop(far)
+			if err := c.aec.Process(f, far, f); err != nil {
+				go c.end(err)
+				return
+			}
+			if frames++; frames%50 == 0 { // once a second
+				st := c.aec.Stats()
+				drops, gaps := c.far.counts()
+				c.echoMu.Lock()
+				c.echo = EchoStats{On: true, ERLE: st.ERLE, Resets: st.Resets, Drift: drops + gaps}
+				c.echoMu.Unlock()
+			}
 		}
 		level := audio.Level(f)
 		c.cb.OnMicLevel(level)
@@ -423,7 +468,11 @@ func (c *Call) playout() {
 				out.Silence(audio.FrameSamples - out.Len())
 			}
 		}
-		if err := c.cfg.Speaker.WriteFrame(c.ctx, out.Next()); err != nil {
+		frame := out.Next()
+		if c.far != nil {
+			c.far.push(frame)
+		}
+		if err := c.cfg.Speaker.WriteFrame(c.ctx, frame); err != nil {
 			if c.ctx.Err() == nil {
 				c.log.Warn("speaker stopped", "err", err)
 				go c.end(fmt.Errorf("%w: %v", ErrSpeaker, err))
@@ -510,7 +559,11 @@ func (c *Call) Metrics() Metrics {
 	c.tmu.Lock()
 	v2v, barge := c.v2v, c.barge
 	c.tmu.Unlock()
+	c.echoMu.Lock()
+	echo := c.echo
+	c.echoMu.Unlock()
 	return Metrics{
+		Echo:           echo,
 		ConnectTime:    c.connectTime,
 		FirstAudioTime: time.Duration(c.firstAudio.Load()),
 		Jitter:         c.jb.Stats(),
@@ -571,6 +624,9 @@ func (c *Call) teardown() {
 		c.log.Debug("close peer connection", "err", err)
 	}
 	c.wg.Wait()
+	if c.aec != nil {
+		c.aec.Close() // sendMic has stopped
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
