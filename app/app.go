@@ -330,6 +330,16 @@ func (a *App) dial(att *attempt) {
 	go a.watchEcho(att, c)
 }
 
+// currentCall returns the connected call, or nil.
+func (a *App) currentCall() *call.Call {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.att == nil || a.att.ended {
+		return nil
+	}
+	return a.att.call
+}
+
 // echoConfig is the echo canceller's configuration, nil when it is off.
 func (a *App) echoConfig() *aec.Config {
 	a.mu.Lock()
@@ -362,7 +372,7 @@ func (a *App) watchEcho(att *attempt, c *call.Call) {
 		case e.Resets > last.Resets && !toldReset:
 			toldReset = true
 			msg = "The echo canceller lost track and restarted: the speaker may be too loud, or the room changed. The agent may hear itself for a moment."
-		case e.Drift-last.Drift > 10 && !toldDrift: // more than 10 frames in 2 s
+		case e.Drift > last.Drift && !toldDrift:
 			toldDrift = true
 			msg = "The speaker and the microphone run at different speeds, so echo cancellation works less well. A headset, or one sound card for both, helps."
 		}

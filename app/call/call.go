@@ -84,8 +84,8 @@ type EchoStats struct {
 	On     bool
 	ERLE   float64 // dB of echo removed over the last second the speaker played
 	Resets int     // times the filter diverged and restarted
-	// Drift counts the frames the speaker and microphone clocks disagreed
-	// on (one ran ahead of the other); a steady rise means they drift apart.
+	// Drift counts the times the speaker's and microphone's clocks had
+	// drifted 500 ms apart and their frames were paired anew.
 	Drift int
 }
 
@@ -126,14 +126,14 @@ type Call struct {
 	v2vFrom     time.Time     // armed by the agent's "thinking": the caller's last speech then
 	flushing    atomic.Bool   // after an interrupt: drop reply audio until the agent's silence
 
-	aec     *aec.Canceller // nil without echo cancellation; used by sendMic only
-	far     *farEnd
-	echoMu  sync.Mutex
-	echo    EchoStats
-	connected   atomic.Bool
-	endOnce     sync.Once
-	endErr      error
-	done        chan struct{}
+	aec       *aec.Canceller // nil without echo cancellation; used by sendMic only
+	far       *farEnd
+	echoMu    sync.Mutex
+	echo      EchoStats
+	connected atomic.Bool
+	endOnce   sync.Once
+	endErr    error
+	done      chan struct{}
 
 	mu    sync.Mutex // guards ended against wg.Add racing wg.Wait
 	ended bool
@@ -397,9 +397,9 @@ func (c *Call) sendMic() {
 			}
 			if frames++; frames%50 == 0 { // once a second
 				st := c.aec.Stats()
-				drops, gaps := c.far.counts()
+				realigned, _ := c.far.counts()
 				c.echoMu.Lock()
-				c.echo = EchoStats{On: true, ERLE: st.ERLE, Resets: st.Resets, Drift: drops + gaps}
+				c.echo = EchoStats{On: true, ERLE: st.ERLE, Resets: st.Resets, Drift: realigned}
 				c.echoMu.Unlock()
 			}
 		}

@@ -6,64 +6,75 @@ import (
 	"github.com/parley-app/parley/media/audio"
 )
 
-// farEnd hands the echo canceller what the speaker was given, frame by
-// frame, in step with the microphone. The playout loop pushes each frame as
-// it gives it to the speaker; the microphone loop pops one per captured
-// frame. Both run at the devices' pace, so the queue stays short; it is
-// held to maxFar frames (the oldest dropped) so the reference never lags
-// the echo it must cancel (the echo comes later than the frame is written:
-// after the speaker's buffer, the room and the microphone's buffer), and an
-// empty queue gives silence. Drops and gaps count how often the two
-// devices' clocks disagreed.
+// farEnd hands the echo canceller what the speaker was given, in step with
+// the microphone. Both devices run at 48 kHz on their own clocks and
+// deliver in bursts (the sound server's fragments), so frames are matched
+// by count, not by arrival time: the speaker's frame k goes with the
+// microphone's frame k − offset, where offset is fixed at the first
+// microphone frame. The echo then always trails its reference by the same
+// device latency, which the adaptive filter learns. If the two clocks
+// drift apart by more than maxSkew frames the pairing is re-made (a jump the
+// filter must re-learn), and counted.
 type farEnd struct {
-	mu     sync.Mutex
-	q      [][]int16
-	free   [][]int16
-	drops  int // frames dropped: the speaker ran ahead of the microphone
-	gaps   int // silence given: the microphone ran ahead of the speaker
-	silent []int16
+	mu      sync.Mutex
+	ring    [][]int16 // the last len(ring) frames given to the speaker
+	pushed  int64     // frames given to the speaker
+	popped  int64     // microphone frames paired
+	offset  int64     // speaker frame = microphone frame + offset
+	started bool
+	realign int // times the pairing was re-made
+	gaps    int // microphone frames with no speaker frame yet (silence)
 }
 
-// maxFar is how many frames of the speaker the queue holds: 40 ms.
-const maxFar = 2
+const (
+	farRing = 64 // 1.28 s of the speaker
+	maxSkew = 25 // 500 ms of drift before re-pairing
+)
 
-func newFarEnd() *farEnd { return &farEnd{silent: make([]int16, audio.FrameSamples)} }
+func newFarEnd() *farEnd {
+	f := &farEnd{ring: make([][]int16, farRing)}
+	for i := range f.ring {
+		f.ring[i] = make([]int16, audio.FrameSamples)
+	}
+	return f
+}
 
 func (f *farEnd) push(frame []int16) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var b []int16
-	if n := len(f.free); n > 0 {
-		b, f.free = f.free[n-1], f.free[:n-1]
-	} else {
-		b = make([]int16, audio.FrameSamples)
-	}
-	copy(b, frame)
-	f.q = append(f.q, b)
-	for len(f.q) > maxFar {
-		f.free = append(f.free, f.q[0])
-		f.q = f.q[1:]
-		f.drops++
-	}
+	copy(f.ring[f.pushed%farRing], frame)
+	f.pushed++
 }
 
-// pop returns the next far-end frame (valid until the next pop), or
-// silence.
+// pop fills dst with the speaker frame paired with the next microphone
+// frame, or silence.
 func (f *farEnd) pop(dst []int16) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.q) == 0 {
-		copy(dst, f.silent)
+	m := f.popped
+	f.popped++
+	if !f.started {
+		if f.pushed == 0 {
+			clear(dst)
+			return
+		}
+		f.started, f.offset = true, f.pushed-1-m
+	}
+	if skew := (f.pushed - 1 - m) - f.offset; skew > maxSkew || skew < -maxSkew {
+		f.offset = f.pushed - 1 - m
+		f.realign++
+	}
+	k := m + f.offset
+	if k >= f.pushed || k < f.pushed-farRing || k < 0 {
+		clear(dst)
 		f.gaps++
 		return
 	}
-	copy(dst, f.q[0])
-	f.free = append(f.free, f.q[0])
-	f.q = f.q[1:]
+	copy(dst, f.ring[k%farRing])
 }
 
-func (f *farEnd) counts() (drops, gaps int) {
+func (f *farEnd) counts() (realign, gaps int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.drops, f.gaps
+	return f.realign, f.gaps
 }

@@ -24,10 +24,11 @@ import (
 	"github.com/parley-app/parley/media/audio"
 )
 
-// DefaultTail is the echo path the filter models: 200 ms covers a laptop's
-// speaker-to-microphone path plus the devices' buffering (speexdsp
-// suggests about a third of the room's reverberation time; 100–500 ms).
-const DefaultTail = 200 * time.Millisecond
+// DefaultTail is the echo path the filter models after the bulk delay is
+// taken out: 128 ms covers a room's early reflections (speexdsp suggests
+// about a third of the reverberation time); a shorter filter converges
+// faster.
+const DefaultTail = 128 * time.Millisecond
 
 // Config chooses what runs. The zero value is echo cancellation with
 // residual echo suppression, no noise suppression, no gain control.
@@ -45,12 +46,62 @@ type Config struct {
 var ErrConfig = errors.New("aec: invalid configuration")
 
 // Canceller removes the echo of the far end (what the speaker played) from
-// the near end (the microphone). It is not safe for concurrent use.
+// the near end (the microphone). It first measures the bulk delay between
+// the two (the devices' buffers and the sound server: 50–300 ms on a
+// desktop) by cross-correlation, then runs the adaptive filter on the far
+// end delayed by that much, so the filter only has to model the room
+// (Tail) and converges in a second or two — the approach of WebRTC's AEC3
+// (delay estimator in front of a short filter). It is not safe for
+// concurrent use.
 type Canceller struct {
 	st     *state
 	cfg    Config
 	health health
+
+	farBuf    []int16 // the far end's last MaxDelay + one frame
+	delay     int     // bulk delay in samples, once aligned
+	aligned   bool
+	estNear   []int16 // audio gathered to measure the delay
+	estFar    []int16
+	estActive int // far-end-active frames in estFar
+
+	leakRef, leakOut []int16 // the last LeakWindow of reference and output, to catch leaking echo
+	leaks            int     // times echo leaked and the canceller started over
+
+	farHeard  time.Duration // far-end activity the filter has adapted to (since alignment)
+	farRecent int           // frames since the (delayed) far end was last active
+	farE      []float64     // (delayed) far-end energy of the last Tail, a frame each
+	gated     int           // frames muted
 }
+
+// MaxDelay is the longest bulk delay between the speaker and the microphone
+// the canceller looks for.
+const MaxDelay = 500 * time.Millisecond
+
+// Delay estimation: the delay is measured over EstimateWindow of audio in
+// which the far end played at least a quarter of the time, and accepted
+// when the normalised cross-correlation there exceeds MinCorrelation.
+const (
+	EstimateWindow = 2 * time.Second
+	MinCorrelation = 0.3
+	delayMargin    = 10 * time.Millisecond // the filter also sees a little before the echo
+)
+
+// Warmup is how much far-end audio the adaptive filter needs, after the
+// delay is known, before it cancels well. Until the delay is known and for
+// Warmup after, frames that can hold the far end's echo are muted: the
+// agent must not hear its first words and interrupt itself, at the cost
+// of the person not being heard over the agent's first seconds (half
+// duplex while the canceller learns the room).
+const Warmup = 1500 * time.Millisecond
+
+// GateDB is the non-linear processor's threshold after Warmup: a frame
+// that can hold echo and is more than GateDB below the loudest far-end
+// frame of the last Tail is taken for residual echo and muted. A speech
+// recognizer or VAD hears echo even 30 dB down (Silero does not look at
+// the level), so what the filter leaves must go; a person speaking over
+// the agent is far louder than that and passes.
+const GateDB = 25.0
 
 // New returns a canceller for 48 kHz mono 20 ms frames.
 func New(cfg Config) (*Canceller, error) {
@@ -68,23 +119,156 @@ func New(cfg Config) (*Canceller, error) {
 	return &Canceller{st: st, cfg: cfg}, nil
 }
 
+func samples(d time.Duration) int { return int(d * audio.SampleRate / time.Second) }
+
 // Process cancels the echo in one frame: near is the microphone's frame,
-// far the speaker's frame played at the same time (or up to Tail earlier),
-// out receives the cleaned frame. All three hold audio.FrameSamples
-// samples; out may be near. It returns audio.ErrFrameSize otherwise.
+// far the speaker's frame given to it at the same time (its echo arrives
+// later, up to MaxDelay + Tail), out receives the cleaned frame. All three
+// hold audio.FrameSamples samples; out may be near. It returns
+// audio.ErrFrameSize otherwise.
 func (c *Canceller) Process(near, far, out []int16) error {
 	if len(near) != audio.FrameSamples || len(far) != audio.FrameSamples || len(out) != audio.FrameSamples {
 		return audio.ErrFrameSize
 	}
+	c.farBuf = append(c.farBuf, far...)
+	if keep := samples(MaxDelay) + audio.FrameSamples; len(c.farBuf) > keep {
+		c.farBuf = append(c.farBuf[:0], c.farBuf[len(c.farBuf)-keep:]...)
+	}
+	if !c.aligned {
+		c.estimate(near, far)
+	}
 	nearE := energy(near)
-	c.st.process(near, far, out)
-	c.health.update(nearE, energy(far), energy(out))
-	if c.health.diverged() {
+	if !c.aligned {
+		// No filter yet: pass the near end, but mute whatever can be echo.
+		copy(out, near)
+		if energy(far) > farActive {
+			c.farRecent = 0
+		} else {
+			c.farRecent++
+		}
+		if time.Duration(c.farRecent)*audio.FrameDuration <= MaxDelay+c.cfg.Tail && c.estActive > 0 {
+			clear(out)
+			c.gated++
+		}
+		return nil
+	}
+	ref := make([]int16, audio.FrameSamples) // silence until the buffer holds the delay
+	if end := len(c.farBuf) - c.delay; end >= audio.FrameSamples {
+		copy(ref, c.farBuf[end-audio.FrameSamples:end])
+	}
+	farE := energy(ref)
+	c.st.process(near, ref, out)
+	if farE > farActive {
+		c.farRecent = 0
+		c.farHeard += audio.FrameDuration
+	} else {
+		c.farRecent++
+	}
+	// The echo trails the delayed far end by up to Tail.
+	c.farE = append(c.farE, farE)
+	if keep := int(c.cfg.Tail/audio.FrameDuration) + 1; len(c.farE) > keep {
+		c.farE = c.farE[len(c.farE)-keep:]
+	}
+	if c.farHeard > 0 && time.Duration(c.farRecent)*audio.FrameDuration <= c.cfg.Tail {
+		peak := 0.0
+		for _, e := range c.farE {
+			peak = max(peak, e)
+		}
+		if c.farHeard < Warmup || energy(out) < peak*math.Pow(10, -GateDB/10) {
+			clear(out)
+			c.gated++
+		}
+	}
+	c.health.update(nearE, farE, energy(out))
+	if c.health.diverged() || c.leaking(ref, out) {
+		// Start over, muted: the delay may have changed (an xrun, another
+		// device).
 		c.st.reset()
+		c.aligned, c.farHeard = false, 0
 		c.health.resets++
 		c.health.bad = 0
+		c.leakRef, c.leakOut = c.leakRef[:0], c.leakOut[:0]
+		clear(out)
 	}
 	return nil
+}
+
+// LeakWindow is how much audio the leak detector looks at, and LeakNCC the
+// correlation between the output and the far end above which the output
+// is taken for echo: a person speaking over the agent does not correlate
+// with the agent's voice; echo the filter lets through (after a jump in the
+// device latency, which it must re-learn) does.
+const (
+	LeakWindow = 200 * time.Millisecond
+	LeakNCC    = 0.5
+)
+
+// leaking reports whether, over the last LeakWindow, the output carried the
+// far end's echo audibly (above the gate), after Warmup.
+func (c *Canceller) leaking(ref, out []int16) bool {
+	if c.farHeard < Warmup {
+		return false
+	}
+	c.leakRef = append(c.leakRef, ref...)
+	c.leakOut = append(c.leakOut, out...)
+	win := samples(LeakWindow)
+	if len(c.leakOut) < win+samples(c.cfg.Tail) {
+		return false
+	}
+	ref0 := c.leakRef[:win]
+	outW := c.leakOut
+	leak := false
+	if energy(outW) > farActive && energy(ref0) > farActive {
+		_, ncc := audio.BestLag(ref0, outW)
+		leak = ncc > LeakNCC
+	}
+	drop := samples(LeakWindow) / 2
+	c.leakRef = append(c.leakRef[:0], c.leakRef[drop:]...)
+	c.leakOut = append(c.leakOut[:0], c.leakOut[drop:]...)
+	if leak {
+		c.leaks++
+	}
+	return leak
+}
+
+// estimate gathers audio and, once a window is full, measures the bulk
+// delay by cross-correlation (media/audio.BestLag, an FFT).
+func (c *Canceller) estimate(near, far []int16) {
+	c.estNear = append(c.estNear, near...)
+	c.estFar = append(c.estFar, far...)
+	if energy(far) > farActive {
+		c.estActive++
+	}
+	win := samples(EstimateWindow)
+	if len(c.estNear) < win {
+		return
+	}
+	if c.estActive*audio.FrameSamples >= win/4 {
+		lag, ncc := audio.BestLag(c.estFar[:win-samples(MaxDelay)], c.estNear)
+		if ncc >= MinCorrelation && lag <= samples(MaxDelay) {
+			c.delay = max(lag-samples(delayMargin), 0)
+			c.aligned = true
+			c.st.reset()
+			c.estNear, c.estFar, c.estActive = c.estNear[:0], c.estFar[:0], 0
+			return
+		}
+	}
+	// Slide by half a window.
+	half := win / 2
+	c.estNear = append(c.estNear[:0], c.estNear[half:]...)
+	c.estFar = append(c.estFar[:0], c.estFar[half:]...)
+	c.estActive = 0
+	for i := 0; i+audio.FrameSamples <= len(c.estFar); i += audio.FrameSamples {
+		if energy(c.estFar[i:i+audio.FrameSamples]) > farActive {
+			c.estActive++
+		}
+	}
+}
+
+// Delay returns the measured bulk delay from the speaker to the microphone
+// (0 and false until measured).
+func (c *Canceller) Delay() (time.Duration, bool) {
+	return time.Duration(c.delay) * time.Second / audio.SampleRate, c.aligned
 }
 
 // Stats describe how the canceller is doing.

@@ -231,3 +231,41 @@ func BenchmarkCanceller(b *testing.B) {
 	b.ReportMetric(conv, "converged-ms")
 	b.ReportMetric(0, "ns/op")
 }
+
+// TestLatencyJump: the speaker-to-microphone delay jumps by 5 ms mid-call
+// (an xrun, a device change). The echo leaks only briefly: the canceller
+// notices that its output follows the far end, mutes the echo, measures
+// the delay again and starts over.
+func TestLatencyJump(t *testing.T) {
+	one := testspeech.GoForward(t)
+	var far []int16
+	for i := 0; i < 4; i++ {
+		far = append(far, one...)
+	}
+	far = far[:len(far)/audio.FrameSamples*audio.FrameSamples]
+	jump := 2 * len(one)
+	before, after := newRoom(40*time.Millisecond).echo(far), newRoom(45*time.Millisecond).echo(far)
+	mic := make([]int16, len(far))
+	for i := range mic {
+		e := before[i]
+		if i >= jump {
+			e = after[i]
+		}
+		mic[i] = clip(e)
+	}
+	c, _ := New(Config{})
+	defer c.Close()
+	out := run(t, c, scene{far: far, mic: mic})
+	sc := scene{far: far, mic: mic}
+	leak := 0
+	for i := jump; i+audio.FrameSamples <= len(out); i += audio.FrameSamples {
+		if audio.Level(out[i:i+audio.FrameSamples]) > 0.3 {
+			leak = i + audio.FrameSamples - jump
+		}
+	}
+	e := farSpeechERLE(sc, out, jump+audio.SampleRate, jump+len(one))
+	t.Logf("echo heard for %d ms after the jump, ERLE %.1f dB from 1 s after it; canceller %+v", leak*1000/audio.SampleRate, e, c.Stats())
+	if leak > audio.SampleRate || e < 25 || c.Stats().Resets < 1 {
+		t.Fatalf("echo leaked after the latency jump: for %d ms, ERLE %.1f dB", leak*1000/audio.SampleRate, e)
+	}
+}

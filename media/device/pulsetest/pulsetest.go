@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +40,16 @@ type Server struct {
 // Start runs pulseaudio for the duration of the test and makes "mic" the
 // default source and "speaker" the default sink. It fails the test (never
 // skips) when the server cannot start.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { return start(t, false) }
+
+// StartWithEcho is Start with an acoustic echo path, like a laptop's
+// speakers and microphone: the microphone is the monitor of a second null
+// sink, "room", which gets what Speak says (through pacat) and, through
+// module-loopback, everything played to "speaker". The default source is
+// "room.monitor".
+func StartWithEcho(t testing.TB) *Server { return start(t, true) }
+
+func start(t testing.TB, echo bool) *Server {
 	t.Helper()
 	for _, p := range []string{"pulseaudio", "pactl", "parec"} {
 		if _, err := exec.LookPath(p); err != nil {
@@ -53,12 +63,21 @@ func Start(t testing.TB) *Server {
 	s := &Server{Dir: dir, FIFO: filepath.Join(dir, "mic.fifo"), queue: make(chan utterance), stop: make(chan struct{}), fed: make(chan struct{})}
 	sock := filepath.Join(dir, "native")
 	s.Env = []string{"PULSE_SERVER=unix:" + sock, "XDG_RUNTIME_DIR=" + dir, "HOME=" + dir}
-	s.cmd = exec.Command("pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1",
+	args := []string{"-n", "--daemonize=no", "--exit-idle-time=-1",
 		"--use-pid-file=no", "--disable-shm=yes", "--log-target=stderr",
-		"-L", "module-native-protocol-unix socket="+sock+" auth-anonymous=1",
+		"-L", "module-native-protocol-unix socket=" + sock + " auth-anonymous=1",
 		"-L", "module-null-sink sink_name=speaker rate=48000 channels=1",
-		"-L", "module-pipe-source source_name=mic file="+s.FIFO+" format=s16le rate=48000 channels=1",
-	)
+	}
+	mic := "mic"
+	if echo {
+		mic = "room.monitor"
+		args = append(args,
+			"-L", "module-null-sink sink_name=room rate=48000 channels=1",
+			"-L", "module-loopback source=speaker.monitor sink=room latency_msec=20 adjust_time=0 source_dont_move=true sink_dont_move=true")
+	} else {
+		args = append(args, "-L", "module-pipe-source source_name=mic file="+s.FIFO+" format=s16le rate=48000 channels=1")
+	}
+	s.cmd = exec.Command("pulseaudio", args...)
 	s.cmd.Env = append(os.Environ(), s.Env...)
 	s.cmd.Stdout, s.cmd.Stderr = &s.log, &s.log
 	if err := s.cmd.Start(); err != nil {
@@ -79,7 +98,7 @@ func Start(t testing.TB) *Server {
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if err := s.pactl("set-default-source", "mic"); err == nil {
+		if err := s.pactl("set-default-source", mic); err == nil {
 			break
 		} else if time.Now().After(deadline) {
 			t.Fatalf("pulseaudio did not come up: %v\n%s", err, s.log.String())
@@ -88,6 +107,21 @@ func Start(t testing.TB) *Server {
 	}
 	if err := s.pactl("set-default-sink", "speaker"); err != nil {
 		t.Fatal(err)
+	}
+	if echo {
+		// The person's voice enters the room through pacat, fed in real time.
+		cmd := exec.Command("pacat", "--playback", "-d", "room", "--format=s16le", "--rate=48000", "--channels=1", "--raw", "--latency-msec=20")
+		cmd.Env = append(os.Environ(), s.Env...)
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start pacat: %v", err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		go s.feed(in)
+		return s
 	}
 	f, err := os.OpenFile(s.FIFO, os.O_WRONLY, 0)
 	if err != nil {
@@ -124,7 +158,7 @@ func (s *Server) pactl(args ...string) error {
 // time, silence unless Speak has queued speech. (PulseAudio 16's pipe source
 // produces nothing while no one writes, and a capture stream that gets no
 // data never stops cleanly.)
-func (s *Server) feed(f *os.File) {
+func (s *Server) feed(f io.WriteCloser) {
 	defer close(s.fed)
 	defer f.Close()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,0 +1,74 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-app/parley/agent/api"
+	"github.com/parley-app/parley/agent/brain"
+	"github.com/parley-app/parley/agent/provider/openai/openaitest"
+	"github.com/parley-app/parley/app/call"
+	"github.com/parley-app/parley/media/device/pulsetest"
+)
+
+// TestEchoCancellationOverRealDevices: under a user-mode PulseAudio whose
+// speaker is looped back into the microphone (module-loopback), the agent
+// reads a long answer aloud. Without echo cancellation it hears itself:
+// it interrupts itself or transcribes its own words. With it, it does
+// neither.
+func TestEchoCancellationOverRealDevices(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprintf("cancellation=%v", on), func(t *testing.T) {
+			pa := pulsetest.StartWithEcho(t)
+			pa.Setenv(t)
+			srv := (&openaitest.Server{Reply: func(openaitest.ChatRequest) string {
+				return "Once upon a time there was a small boat on a wide grey sea. " +
+					"Every morning the fisherman rowed it out past the harbour wall. " +
+					"He sang to the gulls while he worked, and the gulls sang back. " +
+					"In the evening he rowed home with the sun behind him."
+			}}).Start()
+			defer srv.Close()
+			a, err := New(Config{NoHistory: true, NoEchoCancellation: !on,
+				Brain: brain.Config{LLMURL: srv.BaseURL(), LLMModel: "m", SystemPrompt: "-"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			r := &recorder{ch: make(chan Status, 10000)}
+			a.OnStatus(r.status, nil)
+			a.Call()
+			r.waitFor(t, call.InCall)
+			time.Sleep(time.Second) // the devices settle
+			if err := a.Send("tell me a story"); err != nil {
+				t.Fatal(err)
+			}
+			reply := r.waitLine(t, "the story", func(l Line) bool { return l.Role == api.RoleAssistant })
+			time.Sleep(1500 * time.Millisecond) // anything it heard of its own last words becomes a turn
+			st := a.Status()
+			var own []string
+			for _, l := range st.Transcript {
+				if l.Role == api.RoleUser && l.Text != "tell me a story" && l.Text != "" {
+					own = append(own, l.Text)
+				}
+			}
+			var echo call.EchoStats
+			if c := a.currentCall(); c != nil {
+				echo = c.Metrics().Echo
+			}
+			a.Hangup()
+			heardItself := reply.Interrupted || len(own) > 0
+			t.Logf("cancellation %v: reply interrupted %v, its own words heard as the caller's: %q; canceller %+v", on, reply.Interrupted, own, echo)
+			if on && heardItself {
+				t.Fatalf("with echo cancellation the agent heard itself")
+			}
+			if !on && !heardItself {
+				t.Fatalf("without echo cancellation the agent did not hear itself: the echo path does not work, so the test proves nothing")
+			}
+			if on && !strings.HasPrefix(reply.Text, "Once upon a time") {
+				t.Fatalf("reply %q", reply.Text)
+			}
+		})
+	}
+}
