@@ -381,7 +381,11 @@ func (c *Call) sendMic() {
 	track := c.track
 	f := make([]int16, audio.FrameSamples)
 	for {
-		if err := c.cfg.Mic.ReadFrame(c.ctx, f); err != nil {
+		err := c.cfg.Mic.ReadFrame(c.ctx, f)
+		if err == nil && c.aec != nil {
+			c.far.pop(far)
+		}
+		if err != nil {
 			if c.ctx.Err() != nil || errors.Is(err, io.EOF) {
 				return // hung up, or a file source that has ended
 			}
@@ -390,7 +394,6 @@ func (c *Call) sendMic() {
 			return
 		}
 		if c.aec != nil {
-			c.far.pop(far)
 			if err := c.aec.Process(f, far, f); err != nil {
 				go c.end(err)
 				return
