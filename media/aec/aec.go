@@ -69,9 +69,11 @@ type Canceller struct {
 	leaks            int     // times echo leaked and the canceller started over
 
 	farHeard  time.Duration // far-end activity the filter has adapted to (since alignment)
-	farRecent int           // frames since the (delayed) far end was last active
-	farE      []float64     // (delayed) far-end energy of the last Tail, a frame each
-	gated     int           // frames muted
+	good      int           // far-end frames in a row cancelled by ConvergedDB
+	converged bool
+	farRecent int       // frames since the (delayed) far end was last active
+	farE      []float64 // (delayed) far-end energy of the last Tail, a frame each
+	gated     int       // frames muted
 }
 
 // MaxDelay is the longest bulk delay between the speaker and the microphone
@@ -87,15 +89,19 @@ const (
 	delayMargin    = 10 * time.Millisecond // the filter also sees a little before the echo
 )
 
-// Warmup is how much far-end audio the adaptive filter needs, after the
-// delay is known, before it cancels well. Until the delay is known and for
-// Warmup after, frames that can hold the far end's echo are muted: the
-// agent must not hear its first words and interrupt itself, at the cost
-// of the person not being heard over the agent's first seconds (half
-// duplex while the canceller learns the room).
-const Warmup = 1500 * time.Millisecond
+// The filter counts as converged once ConvergedFrames frames of far-end
+// speech in a row came out at least ConvergedDB quieter than they went in.
+// Until then (and until the delay is known), frames that can hold the far
+// end's echo are muted: the agent must not hear its first words and
+// interrupt itself, at the cost of the person not being heard over the
+// agent's first seconds (half duplex while the canceller learns the room;
+// about 1–2 s of the agent's speech).
+const (
+	ConvergedDB     = 20.0
+	ConvergedFrames = 10
+)
 
-// GateDB is the non-linear processor's threshold after Warmup: a frame
+// GateDB is the non-linear processor's threshold once converged: a frame
 // that can hold echo and is more than GateDB below the loudest far-end
 // frame of the last Tail is taken for residual echo and muted. A speech
 // recognizer or VAD hears echo even 30 dB down (Silero does not look at
@@ -161,6 +167,13 @@ func (c *Canceller) Process(near, far, out []int16) error {
 	if farE > farActive {
 		c.farRecent = 0
 		c.farHeard += audio.FrameDuration
+		if outE := energy(out); nearE > farActive/100 && outE*math.Pow(10, ConvergedDB/10) <= nearE {
+			if c.good++; c.good >= ConvergedFrames {
+				c.converged = true
+			}
+		} else {
+			c.good = 0
+		}
 	} else {
 		c.farRecent++
 	}
@@ -174,7 +187,7 @@ func (c *Canceller) Process(near, far, out []int16) error {
 		for _, e := range c.farE {
 			peak = max(peak, e)
 		}
-		if c.farHeard < Warmup || energy(out) < peak*math.Pow(10, -GateDB/10) {
+		if !c.converged || energy(out) < peak*math.Pow(10, -GateDB/10) {
 			clear(out)
 			c.gated++
 		}
@@ -184,7 +197,7 @@ func (c *Canceller) Process(near, far, out []int16) error {
 		// Start over, muted: the delay may have changed (an xrun, another
 		// device).
 		c.st.reset()
-		c.aligned, c.farHeard = false, 0
+		c.aligned, c.farHeard, c.converged, c.good = false, 0, false, 0
 		c.health.resets++
 		c.health.bad = 0
 		c.leakRef, c.leakOut = c.leakRef[:0], c.leakOut[:0]
@@ -204,9 +217,9 @@ const (
 )
 
 // leaking reports whether, over the last LeakWindow, the output carried the
-// far end's echo audibly (above the gate), after Warmup.
+// far end's echo audibly (above the gate), once converged.
 func (c *Canceller) leaking(ref, out []int16) bool {
-	if c.farHeard < Warmup {
+	if !c.converged {
 		return false
 	}
 	c.leakRef = append(c.leakRef, ref...)
