@@ -340,6 +340,21 @@ func (a *App) currentCall() *call.Call {
 	return a.att.call
 }
 
+// echoNotice says what a person should know about the echo canceller
+// since the last look, once per call each: it diverged and restarted, or
+// the two devices' clocks drifted apart.
+func echoNotice(last, now call.EchoStats, toldReset, toldDrift *bool) string {
+	switch {
+	case now.Resets > last.Resets && !*toldReset:
+		*toldReset = true
+		return "The echo canceller lost track and restarted: the speaker may be too loud, or the room changed. The agent may hear itself for a moment."
+	case now.Drift > last.Drift && !*toldDrift:
+		*toldDrift = true
+		return "The speaker and the microphone run at different speeds, so echo cancellation works less well. A headset, or one sound card for both, helps."
+	}
+	return ""
+}
+
 // echoConfig is the echo canceller's configuration, nil when it is off.
 func (a *App) echoConfig() *aec.Config {
 	a.mu.Lock()
@@ -367,15 +382,7 @@ func (a *App) watchEcho(att *attempt, c *call.Call) {
 		if !e.On {
 			return
 		}
-		msg := ""
-		switch {
-		case e.Resets > last.Resets && !toldReset:
-			toldReset = true
-			msg = "The echo canceller lost track and restarted: the speaker may be too loud, or the room changed. The agent may hear itself for a moment."
-		case e.Drift > last.Drift && !toldDrift:
-			toldDrift = true
-			msg = "The speaker and the microphone run at different speeds, so echo cancellation works less well. A headset, or one sound card for both, helps."
-		}
+		msg := echoNotice(last, e, &toldReset, &toldDrift)
 		last = e
 		if msg != "" {
 			a.update(func(s *Status) bool {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,5 +86,30 @@ func TestEchoCancellationOverRealDevices(t *testing.T) {
 				t.Fatalf("without echo cancellation the agent did not hear itself: the echo path does not work, so the test proves nothing")
 			}
 		})
+	}
+}
+
+// TestEchoNotices: a divergence and a clock drift are each told once per
+// call, in words.
+func TestEchoNotices(t *testing.T) {
+	var toldReset, toldDrift bool
+	st := call.EchoStats{On: true}
+	if m := echoNotice(st, st, &toldReset, &toldDrift); m != "" {
+		t.Fatalf("nothing happened, told %q", m)
+	}
+	reset := st
+	reset.Resets = 1
+	if m := echoNotice(st, reset, &toldReset, &toldDrift); !strings.Contains(m, "lost track") {
+		t.Fatalf("divergence told as %q", m)
+	}
+	again := reset
+	again.Resets = 2
+	if m := echoNotice(reset, again, &toldReset, &toldDrift); m != "" {
+		t.Fatalf("told twice: %q", m)
+	}
+	drift := again
+	drift.Drift = 1
+	if m := echoNotice(again, drift, &toldReset, &toldDrift); !strings.Contains(m, "different speeds") {
+		t.Fatalf("drift told as %q", m)
 	}
 }
