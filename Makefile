@@ -65,6 +65,7 @@ bench: build
 	$(GO) test -run '^$$' -bench History100k -benchtime 1x -count 1 ./app/history
 	$(GO) test -run '^$$' -bench 'PipelineOverhead|BargeIn|OfflineVoiceToVoice' -benchtime 10x -count 1 ./app/call
 	$(GO) test -run '^$$' -bench . -count 1 ./agent/vad
+	$(GO) test -run '^$$' -bench EchoOverRealDevices -benchtime 5x -count 1 ./app
 	$(GO) test -run '^$$' -bench . -benchtime 5x -count 1 ./agent/provider/sphinx ./agent/provider/espeak
 	$(MAKE) --no-print-directory bench-load
 

@@ -29,7 +29,7 @@ func (r *recorder) level(float64) {
 	r.mu.Unlock()
 }
 
-func (r *recorder) waitFor(t *testing.T, want call.State) Status {
+func (r *recorder) waitFor(t testing.TB, want call.State) Status {
 	t.Helper()
 	deadline := time.After(15 * time.Second)
 	for {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -15,78 +14,86 @@ import (
 	"github.com/parley-app/parley/media/testspeech"
 )
 
-// TestEchoCancellationOverRealDevices: under a user-mode PulseAudio whose
-// speaker is looped back into the microphone (module-loopback), the agent
-// reads a long answer aloud. Without echo cancellation it hears itself:
-// it interrupts itself or transcribes its own words. With it, it does
-// neither for 5 s, and then a person speaking over it does interrupt it.
-func TestEchoCancellationOverRealDevices(t *testing.T) {
-	for _, on := range []bool{true, false} {
-		t.Run(fmt.Sprintf("cancellation=%v", on), func(t *testing.T) {
-			pa := pulsetest.StartWithEcho(t)
-			pa.Setenv(t)
-			srv := (&openaitest.Server{Reply: func(openaitest.ChatRequest) string {
-				return "Once upon a time there was a small boat on a wide grey sea. " +
-					"Every morning the fisherman rowed it out past the harbour wall. " +
-					"He sang to the gulls while he worked, and the gulls sang back. " +
-					"In the evening he rowed home with the sun behind him."
-			}}).Start()
-			defer srv.Close()
-			a, err := New(Config{NoHistory: true, NoEchoCancellation: !on,
-				Brain: brain.Config{LLMURL: srv.BaseURL(), LLMModel: "m", SystemPrompt: "-"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			r := &recorder{ch: make(chan Status, 10000)}
-			a.OnStatus(r.status, nil)
-			a.Call()
-			r.waitFor(t, call.InCall)
-			time.Sleep(time.Second) // the devices settle
-			if err := a.Send("tell me a story"); err != nil {
-				t.Fatal(err)
-			}
-			if on {
-				// Five seconds of the story, then the person speaks over it.
-				deadline := time.Now().Add(20 * time.Second)
-				for a.Status().AgentState != api.StateSpeaking && time.Now().Before(deadline) {
-					time.Sleep(20 * time.Millisecond)
-				}
-				time.Sleep(5 * time.Second)
-				for _, l := range a.Status().Transcript {
-					if l.Interrupted || (l.Role == api.RoleUser && l.Text != "tell me a story") {
-						t.Fatalf("the agent heard itself within 5 s: %+v", a.Status().Transcript)
-					}
-				}
-				go pa.Speak(context.Background(), append(testspeech.FrontCenter(t), testspeech.FrontCenter(t)...))
-				cut := r.waitLine(t, "the interrupted story", func(l Line) bool { return l.Role == api.RoleAssistant })
-				if !cut.Interrupted {
-					t.Fatalf("a person speaking over the agent did not interrupt it: %+v", cut)
-				}
-				t.Logf("interrupted on purpose after: %q", cut.Text)
-				return
-			}
-			reply := r.waitLine(t, "the story", func(l Line) bool { return l.Role == api.RoleAssistant })
-			time.Sleep(1500 * time.Millisecond) // anything it heard of its own last words becomes a turn
-			st := a.Status()
-			var own []string
-			for _, l := range st.Transcript {
-				if l.Role == api.RoleUser && l.Text != "tell me a story" && l.Text != "" {
-					own = append(own, l.Text)
-				}
-			}
-			var echo call.EchoStats
-			if c := a.currentCall(); c != nil {
-				echo = c.Metrics().Echo
-			}
-			a.Hangup()
-			heardItself := reply.Interrupted || len(own) > 0
-			t.Logf("without cancellation: reply interrupted %v after %q, its own words heard as the caller's: %q; canceller %+v", reply.Interrupted, reply.Text, own, echo)
-			if !heardItself {
-				t.Fatalf("without echo cancellation the agent did not hear itself: the echo path does not work, so the test proves nothing")
-			}
-		})
+// echoRun is one story read aloud with the speaker looped back into the
+// microphone (pulsetest.StartWithEcho): did the agent hear itself in the
+// first 5 s, and (with cancellation) did a person speaking over it then
+// interrupt it?
+func echoRun(b *testing.B, cancel bool) (heardItself, interrupted bool) {
+	pa := pulsetest.StartWithEcho(b)
+	pa.Setenv(b)
+	srv := (&openaitest.Server{Reply: func(openaitest.ChatRequest) string {
+		return "Once upon a time there was a small boat on a wide grey sea. " +
+			"Every morning the fisherman rowed it out past the harbour wall. " +
+			"He sang to the gulls while he worked, and the gulls sang back. " +
+			"In the evening he rowed home with the sun behind him."
+	}}).Start()
+	defer srv.Close()
+	a, err := New(Config{NoHistory: true, NoEchoCancellation: !cancel,
+		Brain: brain.Config{LLMURL: srv.BaseURL(), LLMModel: "m", SystemPrompt: "-"}})
+	if err != nil {
+		b.Fatal(err)
 	}
+	defer a.Close()
+	r := &recorder{ch: make(chan Status, 10000)}
+	a.OnStatus(r.status, nil)
+	a.Call()
+	r.waitFor(b, call.InCall)
+	time.Sleep(time.Second) // the devices settle
+	if err := a.Send("tell me a story"); err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for a.Status().AgentState != api.StateSpeaking && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(5 * time.Second)
+	for _, l := range a.Status().Transcript {
+		if l.Interrupted || (l.Role == api.RoleUser && l.Text != "tell me a story" && l.Text != "") {
+			heardItself = true
+		}
+	}
+	if heardItself || !cancel {
+		a.Hangup()
+		return heardItself, false
+	}
+	go pa.Speak(context.Background(), append(testspeech.FrontCenter(b), testspeech.FrontCenter(b)...))
+	end := time.Now().Add(10 * time.Second)
+	for time.Now().Before(end) && !interrupted {
+		for _, l := range a.Status().Transcript {
+			interrupted = interrupted || (l.Role == api.RoleAssistant && l.Interrupted)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	a.Hangup()
+	return false, interrupted
+}
+
+// BenchmarkEchoOverRealDevices: under a user-mode PulseAudio whose speaker
+// is looped back into the microphone (module-loopback), the agent reads a
+// story aloud, b.N times with echo cancellation and b.N times without.
+// Reported: the share of runs in which the agent heard itself within 5 s
+// (interrupted itself or transcribed its own words), with and without,
+// and with cancellation the share in which a person speaking over it after
+// those 5 s interrupted it.
+func BenchmarkEchoOverRealDevices(b *testing.B) {
+	var selfOn, selfOff, barged int
+	for i := 0; i < b.N; i++ {
+		h, in := echoRun(b, true)
+		if h {
+			selfOn++
+		}
+		if in {
+			barged++
+		}
+		if h, _ := echoRun(b, false); h {
+			selfOff++
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(selfOn)/n, "self-heard-on")
+	b.ReportMetric(float64(selfOff)/n, "self-heard-off")
+	b.ReportMetric(float64(barged)/n, "bargein-on")
+	b.ReportMetric(0, "ns/op")
 }
 
 // TestEchoNotices: a divergence and a clock drift are each told once per

@@ -87,6 +87,9 @@ type EchoStats struct {
 	// Drift counts the times the speaker's and microphone's clocks had
 	// drifted 500 ms apart and their frames were paired anew.
 	Drift int
+	// The canceller's state (media/aec.Stats).
+	Delay              time.Duration
+	Aligned, Converged bool
 }
 
 // SpeechLevel is the microphone level (audio.Level, 0..1) above which a
@@ -402,7 +405,7 @@ func (c *Call) sendMic() {
 				st := c.aec.Stats()
 				realigned, _ := c.far.counts()
 				c.echoMu.Lock()
-				c.echo = EchoStats{On: true, ERLE: st.ERLE, Resets: st.Resets, Drift: realigned}
+				c.echo = EchoStats{On: true, ERLE: st.ERLE, Resets: st.Resets, Drift: realigned, Delay: st.Delay, Aligned: st.Aligned, Converged: st.Converged}
 				c.echoMu.Unlock()
 			}
 		}

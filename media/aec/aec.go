@@ -64,6 +64,7 @@ type Canceller struct {
 	estNear   []int16 // audio gathered to measure the delay
 	estFar    []int16
 	estActive int // far-end-active frames in estFar
+	misses    int // windows in a row with far-end audio and no echo of it
 
 	leakRef, leakOut []int16 // the last LeakWindow of reference and output, to catch leaking echo
 	leaks            int     // times echo leaked and the canceller started over
@@ -88,6 +89,17 @@ const (
 	MinCorrelation = 0.3
 	delayMargin    = 10 * time.Millisecond // the filter also sees a little before the echo
 )
+
+// NoEchoWindows: after this many estimate windows in a row in which the far
+// end played and its echo was not found (headphones, a headset), the
+// canceller stops muting and passes the microphone through, still looking
+// for an echo in case one appears.
+const NoEchoWindows = 2
+
+// NoEchoCorrelation is the correlation under which a window counts as
+// having no echo at all (a headset gives about 0.05; an echo path, even
+// with glitches, well above).
+const NoEchoCorrelation = 0.15
 
 // The filter counts as converged once ConvergedFrames frames of far-end
 // speech in a row came out at least ConvergedDB quieter than they went in.
@@ -152,7 +164,7 @@ func (c *Canceller) Process(near, far, out []int16) error {
 		} else {
 			c.farRecent++
 		}
-		if time.Duration(c.farRecent)*audio.FrameDuration <= MaxDelay+c.cfg.Tail && c.estActive > 0 {
+		if c.misses < NoEchoWindows && time.Duration(c.farRecent)*audio.FrameDuration <= MaxDelay+c.cfg.Tail && c.estActive > 0 {
 			clear(out)
 			c.gated++
 		}
@@ -260,10 +272,13 @@ func (c *Canceller) estimate(near, far []int16) {
 		lag, ncc := audio.BestLag(c.estFar[:win-samples(MaxDelay)], c.estNear)
 		if ncc >= MinCorrelation && lag <= samples(MaxDelay) {
 			c.delay = max(lag-samples(delayMargin), 0)
-			c.aligned = true
+			c.aligned, c.misses = true, 0
 			c.st.reset()
 			c.estNear, c.estFar, c.estActive = c.estNear[:0], c.estFar[:0], 0
 			return
+		}
+		if ncc < NoEchoCorrelation {
+			c.misses++ // the far end played and the microphone did not hear it
 		}
 	}
 	// Slide by half a window.
@@ -291,13 +306,19 @@ type Stats struct {
 	// microphone while the far end plays. 0 before any far-end audio.
 	ERLE float64
 	// Resets counts the times the filter diverged (its output louder than
-	// its input for half a second) and was restarted.
+	// its input for half a second) or let echo through, and was restarted.
 	Resets int
+	// Delay is the measured bulk delay (0 until Aligned).
+	Delay   time.Duration
+	Aligned bool
+	// Converged: the filter cancels; the echo is no longer muted wholesale.
+	Converged bool
 }
 
 // Stats returns the canceller's recent performance.
 func (c *Canceller) Stats() Stats {
-	return Stats{ERLE: c.health.erle(), Resets: c.health.resets}
+	d, ok := c.Delay()
+	return Stats{ERLE: c.health.erle(), Resets: c.health.resets, Delay: d, Aligned: ok, Converged: c.converged}
 }
 
 // Close frees the C state; it is safe to call twice.

@@ -269,3 +269,27 @@ func TestLatencyJump(t *testing.T) {
 		t.Fatalf("echo leaked after the latency jump: for %d ms, ERLE %.1f dB", leak*1000/audio.SampleRate, e)
 	}
 }
+
+// TestNoEchoPath: with headphones the far end never reaches the
+// microphone. After two windows without an echo the person is heard while
+// the agent speaks (no endless half duplex).
+func TestNoEchoPath(t *testing.T) {
+	one := testspeech.GoForward(t)
+	var far []int16
+	for i := 0; i < 3; i++ {
+		far = append(far, one...)
+	}
+	far = far[:len(far)/audio.FrameSamples*audio.FrameSamples]
+	voice := testspeech.FrontCenter(t)
+	talker := make([]int16, len(far))
+	from := 2 * len(one)
+	copy(talker[from:], voice)
+	c, _ := New(Config{})
+	defer c.Close()
+	out := run(t, c, scene{far: far, mic: talker})
+	seg := func(x []int16) []int16 { return x[from : from+len(voice)] }
+	_, ncc := audio.BestLag(audio.SpeechBand(seg(talker)), audio.SpeechBand(seg(out)))
+	if _, ok := c.Delay(); ok || ncc < 0.9 {
+		t.Fatalf("no echo path: aligned %v, the person over the agent NCC %.3f", ok, ncc)
+	}
+}
