@@ -9,7 +9,6 @@ package brain
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -237,9 +236,6 @@ func or(a, b string) string {
 	}
 	return b
 }
-
-// IsNotConfigured reports whether err says a provider lacks what it needs.
-func IsNotConfigured(err error) bool { return errors.Is(err, provider.ErrNotConfigured) }
 
 // Handler kinds for the --handler flag.
 const (

@@ -223,7 +223,7 @@ func (h *Handler) OnAudio(frame []int16) {
 		h.silenceRun += audio.FrameDuration
 	}
 	ev := h.turns.Push(speech)
-	h.utter = append(h.utter, downsample(frame)...)
+	h.utter = downsample(h.utter, frame)
 	h.partial(ev)
 	switch {
 	case ev == turn.Start && h.replying() && h.speechRun < h.cfg.MinSpeech:
@@ -367,14 +367,14 @@ func (h *Handler) replying() bool {
 	return t.playing
 }
 
-// downsample turns a 48 kHz frame into 16 kHz by averaging each 3 samples
-// (a box filter: enough for speech recognition, whose band ends at 8 kHz).
-func downsample(f []int16) []int16 {
-	out := make([]int16, len(f)/stt16)
-	for i := range out {
-		out[i] = int16((int(f[3*i]) + int(f[3*i+1]) + int(f[3*i+2])) / 3)
+// downsample appends a 48 kHz frame to dst at 16 kHz, averaging each 3
+// samples (a box filter: enough for speech recognition, whose band ends at
+// 8 kHz; the Silero VAD averages the same way inside).
+func downsample(dst, f []int16) []int16 {
+	for i := 0; i+stt16 <= len(f); i += stt16 {
+		dst = append(dst, int16((int(f[i])+int(f[i+1])+int(f[i+2]))/3))
 	}
-	return out
+	return dst
 }
 
 // OnEvent implements agent.Handler: typed messages and the client's own

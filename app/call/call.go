@@ -403,9 +403,8 @@ func (c *Call) sendMic() {
 			}
 			if frames++; frames%50 == 0 { // once a second
 				st := c.aec.Stats()
-				realigned, _ := c.far.counts()
 				c.echoMu.Lock()
-				c.echo = EchoStats{On: true, ERLE: st.ERLE, Resets: st.Resets, Drift: realigned, Delay: st.Delay, Aligned: st.Aligned, Converged: st.Converged}
+				c.echo = EchoStats{On: true, ERLE: st.ERLE, Resets: st.Resets, Drift: c.far.realigned(), Delay: st.Delay, Aligned: st.Aligned, Converged: st.Converged}
 				c.echoMu.Unlock()
 			}
 		}

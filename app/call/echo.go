@@ -14,7 +14,8 @@ import (
 // microphone frame. The echo then always trails its reference by the same
 // device latency, which the adaptive filter learns. If the two clocks
 // drift apart by more than maxSkew frames the pairing is re-made (a jump the
-// filter must re-learn), and counted.
+// filter must re-learn), and counted; a microphone frame with no speaker
+// frame yet gets silence.
 type farEnd struct {
 	mu      sync.Mutex
 	ring    [][]int16 // the last len(ring) frames given to the speaker
@@ -23,7 +24,6 @@ type farEnd struct {
 	offset  int64     // speaker frame = microphone frame + offset
 	started bool
 	realign int // times the pairing was re-made
-	gaps    int // microphone frames with no speaker frame yet (silence)
 }
 
 const (
@@ -66,15 +66,15 @@ func (f *farEnd) pop(dst []int16) {
 	}
 	k := m + f.offset
 	if k >= f.pushed || k < f.pushed-farRing || k < 0 {
-		clear(dst)
-		f.gaps++
+		clear(dst) // the microphone ran ahead: no speaker frame yet
 		return
 	}
 	copy(dst, f.ring[k%farRing])
 }
 
-func (f *farEnd) counts() (realign, gaps int) {
+// realigned returns how often the pairing was re-made.
+func (f *farEnd) realigned() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.realign, f.gaps
+	return f.realign
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	bolterrors "go.etcd.io/bbolt/errors"
 )
@@ -260,14 +261,8 @@ func (s *Store) Search(q Query) ([]Hit, error) {
 	}
 	hits := make([]Hit, 0, len(res.Hits))
 	for _, h := range res.Hits {
-		conv, seq, _ := strings.Cut(h.ID, "/")
-		n, _ := strconv.Atoi(seq)
-		hit := Hit{Conversation: conv, Seq: n, Score: h.Score, Fragments: h.Fragments["text"]}
-		hit.Text, _ = h.Fields["text"].(string)
-		hit.Role, _ = h.Fields["role"].(string)
-		if st, ok := h.Fields["start"].(string); ok {
-			hit.Start, _ = time.Parse(time.RFC3339, st)
-		}
+		hit := hitOf(h)
+		hit.Fragments = h.Fragments["text"]
 		hits = append(hits, hit)
 	}
 	return hits, nil
@@ -319,20 +314,27 @@ func (s *Store) Recall(text, exclude string, n int) ([]Hit, error) {
 	}
 	var hits []Hit
 	for _, h := range res.Hits {
-		t, _ := h.Fields["text"].(string)
-		if len(strings.Fields(t)) < 3 {
+		hit := hitOf(h)
+		if len(strings.Fields(hit.Text)) < 3 {
 			continue
-		}
-		conv, seq, _ := strings.Cut(h.ID, "/")
-		k, _ := strconv.Atoi(seq)
-		hit := Hit{Conversation: conv, Seq: k, Text: t, Score: h.Score}
-		hit.Role, _ = h.Fields["role"].(string)
-		if st, ok := h.Fields["start"].(string); ok {
-			hit.Start, _ = time.Parse(time.RFC3339, st)
 		}
 		if hits = append(hits, hit); len(hits) == n {
 			break
 		}
 	}
 	return hits, nil
+}
+
+// hitOf reads a turn back from a search hit: its ID is conversation/seq,
+// and the stored fields carry text, role and start.
+func hitOf(h *search.DocumentMatch) Hit {
+	conv, seq, _ := strings.Cut(h.ID, "/")
+	n, _ := strconv.Atoi(seq)
+	hit := Hit{Conversation: conv, Seq: n, Score: h.Score}
+	hit.Text, _ = h.Fields["text"].(string)
+	hit.Role, _ = h.Fields["role"].(string)
+	if st, ok := h.Fields["start"].(string); ok {
+		hit.Start, _ = time.Parse(time.RFC3339, st)
+	}
+	return hit
 }

@@ -67,7 +67,7 @@ type Canceller struct {
 	misses    int // windows in a row with far-end audio and no echo of it
 
 	leakRef, leakOut []int16 // the last LeakWindow of reference and output, to catch leaking echo
-	leaks            int     // times echo leaked and the canceller started over
+	ref              []int16 // the delayed far end of the current frame
 
 	farHeard  time.Duration // far-end activity the filter has adapted to (since alignment)
 	good      int           // far-end frames in a row cancelled by ConvergedDB
@@ -134,7 +134,7 @@ func New(cfg Config) (*Canceller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Canceller{st: st, cfg: cfg}, nil
+	return &Canceller{st: st, cfg: cfg, ref: make([]int16, audio.FrameSamples)}, nil
 }
 
 func samples(d time.Duration) int { return int(d * audio.SampleRate / time.Second) }
@@ -148,8 +148,10 @@ func (c *Canceller) Process(near, far, out []int16) error {
 	if len(near) != audio.FrameSamples || len(far) != audio.FrameSamples || len(out) != audio.FrameSamples {
 		return audio.ErrFrameSize
 	}
+	// Keep the far end's last MaxDelay; trimmed every few frames, not on
+	// each (the copy is ~25k samples).
 	c.farBuf = append(c.farBuf, far...)
-	if keep := samples(MaxDelay) + audio.FrameSamples; len(c.farBuf) > keep {
+	if keep := samples(MaxDelay) + audio.FrameSamples; len(c.farBuf) > 2*keep {
 		c.farBuf = append(c.farBuf[:0], c.farBuf[len(c.farBuf)-keep:]...)
 	}
 	if !c.aligned {
@@ -166,20 +168,21 @@ func (c *Canceller) Process(near, far, out []int16) error {
 		}
 		if c.misses < NoEchoWindows && time.Duration(c.farRecent)*audio.FrameDuration <= MaxDelay+c.cfg.Tail && c.estActive > 0 {
 			clear(out)
-			c.gated++
 		}
 		return nil
 	}
-	ref := make([]int16, audio.FrameSamples) // silence until the buffer holds the delay
+	ref := c.ref // silence until the buffer holds the delay
+	clear(ref)
 	if end := len(c.farBuf) - c.delay; end >= audio.FrameSamples {
 		copy(ref, c.farBuf[end-audio.FrameSamples:end])
 	}
 	farE := energy(ref)
 	c.st.process(near, ref, out)
+	outE := energy(out)
 	if farE > farActive {
 		c.farRecent = 0
 		c.farHeard += audio.FrameDuration
-		if outE := energy(out); nearE > farActive/100 && outE*math.Pow(10, ConvergedDB/10) <= nearE {
+		if nearE > farActive/100 && outE*math.Pow(10, ConvergedDB/10) <= nearE {
 			if c.good++; c.good >= ConvergedFrames {
 				c.converged = true
 			}
@@ -199,12 +202,12 @@ func (c *Canceller) Process(near, far, out []int16) error {
 		for _, e := range c.farE {
 			peak = max(peak, e)
 		}
-		if !c.converged || energy(out) < peak*math.Pow(10, -GateDB/10) {
+		if !c.converged || outE < peak*math.Pow(10, -GateDB/10) {
 			clear(out)
-			c.gated++
+			outE = 0
 		}
 	}
-	c.health.update(nearE, farE, energy(out))
+	c.health.update(nearE, farE, outE)
 	if c.health.diverged() || c.leaking(ref, out) {
 		// Start over, muted: the delay may have changed (an xrun, another
 		// device).
@@ -250,9 +253,6 @@ func (c *Canceller) leaking(ref, out []int16) bool {
 	drop := samples(LeakWindow) / 2
 	c.leakRef = append(c.leakRef[:0], c.leakRef[drop:]...)
 	c.leakOut = append(c.leakOut[:0], c.leakOut[drop:]...)
-	if leak {
-		c.leaks++
-	}
 	return leak
 }
 
