@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -157,7 +159,7 @@ func NewWindow(a fyne.App, c Caller) *Window {
 	w.Win.Resize(fyne.NewSize(640, 640))
 	c.OnStatus(
 		func(s app.Status) { fyne.Do(func() { w.Render(s) }) },
-		func(l float64) { fyne.Do(func() { w.Level.SetValue(l) }) },
+		w.levelUpdates(),
 	)
 	w.Render(c.Status())
 	return w
@@ -220,6 +222,27 @@ func latencyText(m *api.TurnMetrics) string {
 	add("speech", m.TTSMS)
 	add("first audio", m.FirstAudioMS)
 	return strings.Join(parts, " · ")
+}
+
+// LevelInterval is how often the microphone meter is redrawn: 15 times a
+// second is smooth to the eye, where the 50 levels a second the call
+// reports would redraw the whole window 50 times a second (software GL
+// under load then starves the audio).
+const LevelInterval = time.Second / 15
+
+// levelUpdates returns the level callback: it passes at most one level per
+// LevelInterval to the UI goroutine (and always a 0, so the meter drops
+// when the call ends).
+func (w *Window) levelUpdates() func(float64) {
+	var last atomic.Int64
+	return func(l float64) {
+		now := time.Now().UnixNano()
+		if l != 0 && now-last.Load() < int64(LevelInterval) {
+			return
+		}
+		last.Store(now)
+		fyne.Do(func() { w.Level.SetValue(l) })
+	}
 }
 
 func (w *Window) toggle() {
