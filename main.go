@@ -38,6 +38,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "history" {
 		return runHistory(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "cache" {
+		return runCache(args[1:], stdout, stderr)
+	}
 	return runGUI(args, stderr)
 }
 
@@ -65,7 +68,7 @@ func runGUI(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: parley [flags]        open the app\n       parley call -h         a call without a window\n       parley history         search, export, reindex or delete past conversations\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: parley [flags]        open the app\n       parley call -h         a call without a window\n       parley history         search, export, reindex or delete past conversations\n       parley cache           list, verify or trim the avatar asset cache\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	agentURL := fs.String("agent", "", "URL of a remote agent; empty runs the agent inside the app (local mode)")

@@ -20,6 +20,7 @@ import (
 	"github.com/pion/sdp/v3"
 
 	"github.com/parley-app/parley/agent/api"
+	"github.com/parley-app/parley/assets/avatar"
 	"github.com/parley-app/parley/media/rtc"
 )
 
@@ -42,6 +43,9 @@ type Config struct {
 	// IdleTimeout reclaims a session from which nothing (no RTP, no event)
 	// has come for this long. 0 means never.
 	IdleTimeout time.Duration
+	// Avatar is the avatar pack served under /v1/assets and named by the
+	// avatar events; nil serves none (no avatar or mouth events either).
+	Avatar *avatar.Pack
 	// LoopbackOnly makes the server answer only requests from a loopback
 	// address whose Host header names a loopback host (localhost, 127.x,
 	// [::1]): a web page cannot reach the local agent through DNS
@@ -63,6 +67,7 @@ type Server struct {
 	byID    map[string]*session
 	pending int // offers being answered: they hold a slot too
 	closed  bool
+	face    FaceFunc // nil: no avatar pack
 }
 
 // NewServer checks cfg and returns a server with no sessions.
@@ -81,6 +86,17 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log.With("component", "agent"), byID: map[string]*session{}, metrics: newMetrics()}
 	mux := http.NewServeMux()
+	if cfg.Avatar != nil {
+		as, err := newAssetServer(cfg.Avatar)
+		if err != nil {
+			return nil, fmt.Errorf("%w: avatar pack: %v", ErrConfig, err)
+		}
+		s.face = as.face
+		mux.HandleFunc("GET "+api.ManifestPath, s.authed(as.serveManifest))
+		mux.HandleFunc("GET /v1/assets/{digest}", s.authed(as.serveAsset))
+	} else {
+		mux.HandleFunc("GET /v1/assets/", noAssets)
+	}
 	mux.HandleFunc("POST "+api.SessionsPath, s.authed(s.createSession))
 	mux.HandleFunc("DELETE "+api.SessionsPath+"/{id}", s.authed(s.deleteSession))
 	mux.HandleFunc("GET "+api.HealthPath, func(w http.ResponseWriter, _ *http.Request) {
@@ -202,7 +218,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	id := uuid.NewString()
-	ss, err := newSession(id, s.cfg.Factory, s.cfg.Handler(), s.log, s.metrics, s.reclaim)
+	ss, err := newSession(id, s.cfg.Factory, s.cfg.Handler(), s.face, s.log, s.metrics, s.reclaim)
 	if err == nil {
 		ss.idle = s.cfg.IdleTimeout
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -18,13 +19,11 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/parley-app/parley/agent/api"
+	"github.com/parley-app/parley/agent/lipsync"
 	"github.com/parley-app/parley/media/audio"
 	"github.com/parley-app/parley/media/opus"
 	"github.com/parley-app/parley/media/rtc"
 )
-
-// Capabilities the agent announces in hello.
-var Capabilities = []string{"audio"}
 
 // maxConcealedFrames caps the silent frames fed to the handler for one gap in
 // RTP sequence numbers (200 ms); a larger jump either way is a stream restart.
@@ -65,19 +64,32 @@ type session struct {
 	started bool
 	hearing bool // an audio track is being read
 	seeing  bool // a video track is being read
+
+	rtpTS  uint32 // RTP timestamp of the next audio frame sent (48 kHz clock)
+	env    *lipsync.Envelope
+	envMu  sync.Mutex                     // env: PlayAudio may be called from several goroutines
+	face   FaceFunc                       // nil: no avatar
+	video  *webrtc.TrackLocalStaticSample // hybrid mode's live track; nil if the caller receives no video
+	noLips bool                           // no mouth events (no avatar pack)
 }
 
 type queued struct {
-	pcm  []int16
-	done func()
+	pcm   []int16
+	done  func()
+	mouth []api.MouthSample // one per 20 ms frame of the clip as queued
+	sent  int               // frames of the clip sent so far
+	told  int               // frames of the clip whose mouth the caller has been sent
 }
 
-func newSession(id string, f *rtc.Factory, h Handler, log *slog.Logger, m *metrics, onEnd func(*session)) (*session, error) {
+func newSession(id string, f *rtc.Factory, h Handler, face FaceFunc, log *slog.Logger, m *metrics, onEnd func(*session)) (*session, error) {
 	pc, err := f.NewPeerConnection()
 	if err != nil {
 		return nil, err
 	}
-	track, err := rtc.NewOpusTrack("agent-voice", "parley-agent")
+	// A random first RTP timestamp (RFC 3550 §5.1) that the session knows,
+	// so mouth events can name the frames they belong to.
+	ts0 := rand.Uint32()
+	track, err := rtc.NewOpusTrack("agent-voice", "parley-agent", webrtc.WithRTPTimestamp(ts0))
 	if err != nil {
 		_ = pc.Close()
 		return nil, err
@@ -88,7 +100,7 @@ func newSession(id string, f *rtc.Factory, h Handler, log *slog.Logger, m *metri
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{id: id, log: log.With("session", id), metrics: m, factory: f, pc: pc, track: track, handler: h, enc: enc, ctx: ctx, cancel: cancel, onEnd: onEnd, connected: make(chan struct{}), dcOpen: make(chan struct{})}
+	s := &session{id: id, log: log.With("session", id), metrics: m, factory: f, pc: pc, track: track, handler: h, enc: enc, ctx: ctx, cancel: cancel, onEnd: onEnd, connected: make(chan struct{}), dcOpen: make(chan struct{}), rtpTS: ts0, env: lipsync.New(), face: face, noLips: face == nil}
 	s.keep.Send = s.Send
 	s.lastHeard.Store(time.Now().UnixNano())
 	pc.OnTrack(s.onTrack)
@@ -110,6 +122,9 @@ func (s *session) answer(ctx context.Context, offer string) (string, error) {
 	}
 	if _, err := s.pc.AddTrack(s.track); err != nil {
 		return "", fmt.Errorf("add track: %w", err)
+	}
+	if err := s.addVideo(offer); err != nil {
+		return "", err
 	}
 	ans, err := s.pc.CreateAnswer(nil)
 	if err != nil {
@@ -231,10 +246,14 @@ func (s *session) onDataChannel(dc *webrtc.DataChannel) {
 		s.mu.Unlock()
 		s.dcOnce.Do(func() { close(s.dcOpen) })
 		// hello first, then what the handler said before the channel opened
-		for _, e := range append([]api.Event{
-			{Type: api.TypeHello, Version: api.ProtocolVersion, Capabilities: Capabilities},
+		greeting := []api.Event{
+			{Type: api.TypeHello, Version: api.ProtocolVersion, Capabilities: s.capabilities()},
 			{Type: api.TypeState, State: api.StateListening},
-		}, early...) {
+		}
+		if a, ok := s.avatarFor(api.StateListening); ok {
+			greeting = append(greeting, a)
+		}
+		for _, e := range append(greeting, early...) {
 			_ = dc.SendText(string(e.Encode()))
 		}
 		s.sendMu.Unlock()
@@ -386,7 +405,10 @@ func (s *session) sendLoop() {
 		if err := pacer.Wait(s.ctx); err != nil {
 			return
 		}
-		done, voiced := s.nextFrame(frame)
+		done, voiced, mouth := s.nextFrame(frame)
+		if mouth != nil {
+			_ = s.Send(*mouth)
+		}
 		pkt := opus.SilenceFrame // idle: no encoder work
 		if voiced {
 			var err error
@@ -396,6 +418,9 @@ func (s *session) sendLoop() {
 				return
 			}
 		}
+		s.mu.Lock()
+		s.rtpTS += api.MouthFrameTicks // the packetizer's step for every sample
+		s.mu.Unlock()
 		if err := s.track.WriteSample(media.Sample{Data: pkt, Duration: audio.FrameDuration}); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			s.log.Debug("write sample", "err", err)
 		} else {
@@ -408,46 +433,63 @@ func (s *session) sendLoop() {
 }
 
 // nextFrame fills frame from the queue and returns the done callback of a
-// clip whose last sample it took, and whether there was anything queued
-// (false: frame was left as it was; send silence).
-func (s *session) nextFrame(frame []int16) (func(), bool) {
+// clip whose last sample it took, whether there was anything queued
+// (false: frame was left as it was; send silence), and the mouth event to
+// send before the frame when the caller has not been told its mouth yet.
+func (s *session) nextFrame(frame []int16) (func(), bool, *api.Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.queue) == 0 || s.held {
-		return nil, false // the caller sends SilenceFrame; frame is unused
+		return nil, false, nil // the caller sends SilenceFrame; frame is unused
 	}
+	mouth := s.mouthAhead()
 	q := &s.queue[0]
 	n := copy(frame, q.pcm)
 	clear(frame[n:])
 	q.pcm = q.pcm[n:]
+	q.sent++
 	if len(q.pcm) > 0 {
-		return nil, true
+		return nil, true, mouth
 	}
 	done := q.done
 	s.queue = s.queue[1:]
-	return done, true
+	return done, true, mouth
 }
 
 // PlayAudio implements Output.
 func (s *session) PlayAudio(pcm []int16, done func()) {
+	var mouth []api.MouthSample
+	if !s.noLips {
+		s.envMu.Lock()
+		mouth = s.env.Samples(pcm)
+		s.envMu.Unlock()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.queue = append(s.queue, queued{pcm: pcm, done: done})
+	s.queue = append(s.queue, queued{pcm: pcm, done: done, mouth: mouth})
 }
 
 // ClearAudio implements Output.
 func (s *session) ClearAudio() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.queue = nil
 	s.held = false
+	s.mu.Unlock()
+	s.envMu.Lock()
+	s.env.Reset()
+	s.envMu.Unlock()
 }
 
-// HoldAudio implements Output.
+// HoldAudio implements Output. The mouth already announced for the held
+// frames named timestamps that will carry silence instead, so it is
+// announced again when the audio resumes.
 func (s *session) HoldAudio(hold bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.held = hold
+	for i := range s.queue {
+		s.queue[i].told = s.queue[i].sent
+	}
 }
 
 // maxEarlyEvents caps the events kept for a data channel that has not
@@ -458,6 +500,26 @@ const maxEarlyEvents = 64
 // handler's Start runs as soon as the answer is sent) are kept, up to
 // maxEarlyEvents, and sent right after the hello.
 func (s *session) Send(e api.Event) error {
+	switch e.Type {
+	case api.TypeAvatar:
+		a, ok := s.avatar(e)
+		if !ok {
+			return nil // no avatar pack, or no face for that expression
+		}
+		return s.send(a)
+	case api.TypeState:
+		if err := s.send(e); err != nil {
+			return err
+		}
+		if a, ok := s.avatarFor(e.State); ok {
+			return s.send(a)
+		}
+		return nil
+	}
+	return s.send(e)
+}
+
+func (s *session) send(e api.Event) error {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	s.mu.Lock()

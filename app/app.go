@@ -18,6 +18,7 @@ import (
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/history"
 	"github.com/parley-app/parley/app/localagent"
+	"github.com/parley-app/parley/cache"
 	"github.com/parley-app/parley/media/aec"
 	"github.com/parley-app/parley/media/audio"
 	"github.com/parley-app/parley/media/device"
@@ -36,6 +37,9 @@ type Config struct {
 	AllowPrivate bool
 	// HistoryDir holds past conversations; "" means history.DefaultDir().
 	HistoryDir string
+	// CacheDir holds the avatar's asset cache; "" means the user cache
+	// directory ($XDG_CACHE_HOME/parley).
+	CacheDir string
 	// NoHistory keeps calls out of the history.
 	NoHistory bool
 	// Memory lets the local agent's language model see the past turns most
@@ -86,6 +90,8 @@ type Status struct {
 	Metrics *api.TurnMetrics
 	// Providers names the local agent's STT · LLM · TTS ("" in remote mode).
 	Providers string
+	// Avatar is the avatar pack's preload.
+	Avatar AvatarStatus
 }
 
 // App is one running client.
@@ -109,6 +115,12 @@ type App struct {
 	closed   bool
 	hist     *history.Store
 	histMu   sync.Mutex // serialises opening the history
+	store    *cache.Store
+	storeMu  sync.Mutex // serialises opening the asset cache
+	avatar   avatarState
+	bg       sync.WaitGroup // avatar loading
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
 }
 
 // History returns the conversation history, opening it (and rebuilding its
@@ -166,14 +178,26 @@ func New(cfg Config) (*App, error) {
 	a.status.Local = cfg.AgentURL == ""
 	a.ready = make(chan struct{})
 	a.hw = newHistoryWriter(a)
+	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
+	a.background(a.loadCachedAvatar)
 	if !a.status.Local {
 		close(a.ready)
+		a.background(func() { a.syncAvatar(a.bgCtx, cfg.AgentURL, cfg.Token) })
 		return a, nil
 	}
 	// Loading the speech models takes a moment: do it while the window
 	// opens. A call placed meanwhile waits for it.
 	go a.startAgent(a.ready)
 	return a, nil
+}
+
+// background runs f on a goroutine that Close waits for.
+func (a *App) background(f func()) {
+	a.bg.Add(1)
+	go func() {
+		defer a.bg.Done()
+		f()
+	}()
 }
 
 // Ready is closed once the app can place a call (in local mode: once the
@@ -407,6 +431,9 @@ func (a *App) onEvent(att *attempt, e api.Event) {
 		switch e.Type {
 		case api.TypeState:
 			s.AgentState = e.State
+		case api.TypeAvatar, api.TypeMediaMode:
+			a.onAvatarEvent(e)
+			return false
 		case api.TypeNotice:
 			if e.Code == api.NoticeMemory { // shown where it happened, in the transcript
 				now := time.Now()
@@ -510,6 +537,7 @@ func (a *App) finish(att *attempt, err error) {
 				return false
 			}
 			s.AgentState = ""
+			a.resetAvatar()
 			if err == nil || errors.Is(err, context.Canceled) {
 				s.State, s.Message = call.Ended, ""
 			} else {
@@ -591,6 +619,15 @@ func (a *App) Close() error {
 	a.Hangup()
 	a.hw.close() // the last turns reach the history
 	<-a.Ready()
+	a.bgCancel()
+	a.bg.Wait()
+	a.storeMu.Lock()
+	if a.store != nil {
+		if err := a.store.Close(); err != nil {
+			a.log.Warn("closing the asset cache", "err", err)
+		}
+	}
+	a.storeMu.Unlock()
 	a.histMu.Lock() // wait for an opening history
 	defer a.histMu.Unlock()
 	a.mu.Lock()

@@ -150,6 +150,9 @@ func (a *App) startAgent(ready chan struct{}) {
 	a.mu.Lock()
 	a.agent, a.agentErr = la, err
 	a.mu.Unlock()
+	if err == nil {
+		a.background(func() { a.syncAvatar(a.bgCtx, la.URL, la.Token) })
+	}
 	notice := ""
 	switch {
 	case err != nil:

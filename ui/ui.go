@@ -32,6 +32,7 @@ type Caller interface {
 	OnStatus(status func(app.Status), level func(float64))
 	History() (*history.Store, error)
 	Send(text string) error
+	Animator
 	Configurer
 }
 
@@ -60,6 +61,8 @@ type Window struct {
 	SettingsButton *widget.Button
 	Settings       *SettingsWindow // open settings window, if any
 	Providers      *widget.Label   // the local agent's STT · LLM · TTS
+
+	Avatar *AvatarView
 }
 
 // openSettings shows the settings window.
@@ -155,8 +158,13 @@ func NewWindow(a fyne.App, c Caller) *Window {
 	top := container.NewVBox(w.Button, form, w.Notice, w.Message)
 	bottom := container.NewVBox(container.NewBorder(nil, nil, nil, w.SendButton, w.Entry),
 		container.NewGridWithColumns(2, w.HistoryButton, w.SettingsButton))
-	w.Win.SetContent(container.NewBorder(top, bottom, nil, nil, w.Transcript))
-	w.Win.Resize(fyne.NewSize(640, 640))
+	w.Avatar = NewAvatarView(c)
+	split := container.NewHSplit(w.Avatar.Box, w.Transcript)
+	split.Offset = 0.45
+	w.Win.SetContent(container.NewBorder(top, bottom, nil, nil, split))
+	w.Win.Resize(fyne.NewSize(960, 720))
+	w.Avatar.Start()
+	a.Lifecycle().SetOnStopped(w.Avatar.Stop)
 	c.OnStatus(
 		func(s app.Status) { fyne.Do(func() { w.Render(s) }) },
 		w.levelUpdates(),
@@ -287,6 +295,7 @@ func (w *Window) Render(s app.Status) {
 	}
 	w.Message.SetText(s.Message)
 	w.Providers.SetText(s.Providers)
+	w.Avatar.Render(s.Avatar)
 	if s.Providers == "" && !s.Local {
 		w.Providers.SetText("chosen by the remote agent")
 	}

@@ -30,6 +30,13 @@ type fakeCaller struct {
 	sendErr error
 
 	configured []app.Settings
+	frame      app.AvatarFrame
+}
+
+func (f *fakeCaller) Avatar(time.Time) app.AvatarFrame {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.frame
 }
 
 func (f *fakeCaller) Configure(s app.Settings) error {

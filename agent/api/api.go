@@ -12,22 +12,26 @@ import (
 // ProtocolVersion is sent in the hello event. Version 1: HTTP signaling with
 // non-trickle SDP offer/answer, events hello/state/error/ping/pong/bye.
 // Version 2 adds the conversation: transcript, text, interrupt, metrics and
-// notice.
-const ProtocolVersion = 2
+// notice. Version 3 adds the avatar: the asset endpoints and the avatar,
+// mouth and media_mode events.
+const ProtocolVersion = 3
 
 // Signaling endpoints and limits.
 const (
-	SessionsPath    = "/v1/sessions"     // POST: SDP offer in, SDP answer out
-	SessionPathFmt  = "/v1/sessions/%s"  // DELETE: end the session
-	HealthPath      = "/healthz"         // GET: 200 "ok"
-	ContentTypeSDP  = "application/sdp"  // the offer's and answer's media type
-	ContentTypeJSON = "application/json" // error bodies
-	MaxOfferBytes   = 64 << 10           // 64 KiB: larger offers get 413
+	SessionsPath    = "/v1/sessions"        // POST: SDP offer in, SDP answer out
+	SessionPathFmt  = "/v1/sessions/%s"     // DELETE: end the session
+	HealthPath      = "/healthz"            // GET: 200 "ok"
+	ManifestPath    = "/v1/assets/manifest" // GET: the avatar pack's manifest (JSON)
+	AssetPathFmt    = "/v1/assets/%s"       // GET: one asset's bytes by SHA-256 digest (lowercase hex)
+	ContentTypeSDP  = "application/sdp"     // the offer's and answer's media type
+	ContentTypeJSON = "application/json"    // error bodies
+	MaxOfferBytes   = 64 << 10              // 64 KiB: larger offers get 413
 )
 
 // Error codes in Error.Code, one per HTTP status the agent returns.
 const (
 	CodeBadSDP           = "bad_sdp"            // 400
+	CodeBadDigest        = "bad_digest"         // 400: an asset path that is not a SHA-256 digest
 	CodeUnauthorized     = "unauthorized"       // 401
 	CodeForbidden        = "forbidden"          // 403
 	CodeNotFound         = "not_found"          // 404
@@ -61,6 +65,16 @@ const (
 	TypeInterrupt  = "interrupt"  // agent → client: barge-in; drop queued reply audio
 	TypeMetrics    = "metrics"    // agent → client: one turn's latencies
 	TypeNotice     = "notice"     // agent → client: something the user should know (code, message)
+
+	TypeAvatar    = "avatar"     // agent → client: show this face (asset hash) with this expression
+	TypeMouth     = "mouth"      // agent → client: mouth samples stamped on the agent's audio timeline
+	TypeMediaMode = "media_mode" // agent → client: show the preloaded avatar or the live video track
+)
+
+// Media modes carried by the media_mode event.
+const (
+	ModeAssets = "assets" // the avatar from preloaded, hash-addressed images (the default)
+	ModeVideo  = "video"  // the agent's live VP8 track (hybrid mode)
 )
 
 // Transcript roles.
@@ -124,6 +138,19 @@ type Event struct {
 	Final       bool         `json:"final,omitempty"`       // transcript: no more words will come for this turn and role
 	Interrupted bool         `json:"interrupted,omitempty"` // final assistant transcript: cut short by barge-in (Text is what was spoken)
 	Metrics     *TurnMetrics `json:"metrics,omitempty"`     // metrics
+
+	// avatar
+	Asset      string `json:"asset,omitempty"`      // the face image's SHA-256 digest (lowercase hex), from the manifest
+	Expression string `json:"expression,omitempty"` // neutral, listening, thinking, happy or surprised
+
+	// mouth: Mouth holds one sample per 20 ms frame (EncodeMouth); the
+	// first belongs to the agent's outgoing audio frame whose RTP timestamp
+	// (48 kHz clock) is RTP, the next to RTP+960, and so on.
+	RTP   uint32 `json:"rtp,omitempty"`
+	Mouth string `json:"mouth,omitempty"`
+
+	// media_mode
+	Mode string `json:"mode,omitempty"` // ModeAssets or ModeVideo
 }
 
 // ErrBadEvent is returned by DecodeEvent for a message that is not a JSON

@@ -3,16 +3,12 @@ package conversation
 import (
 	"bytes"
 	"errors"
-
 	"image/jpeg"
-
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/pion/mediadevices/pkg/codec"
-	"github.com/pion/mediadevices/pkg/codec/vpx"
-	"github.com/pion/mediadevices/pkg/prop"
+	"github.com/parley-app/parley/media/vp8"
 )
 
 // CameraInterval is how often the caller's camera is sampled for a vision
@@ -28,10 +24,8 @@ const JPEGQuality = 80
 // CameraInterval. Every frame must be decoded — VP8 inter frames depend on
 // the ones before — but only the sampled ones are encoded.
 type camera struct {
-	dec     codec.VideoDecoder
-	in      frameReader
-	waitKey bool // after a decode error: skip to the next keyframe
-	last    time.Time
+	dec  *vp8.Decoder
+	last time.Time
 
 	mu   sync.Mutex
 	shot []byte
@@ -42,45 +36,18 @@ type camera struct {
 // model: a camera that was turned off is not shown as it last was.
 const CameraMaxAge = 5 * time.Second
 
-// frameReader hands the decoder one frame per Read.
-type frameReader struct{ next []byte }
-
-var errNoFrame = errors.New("no frame")
-
-func (r *frameReader) Read(p []byte) (int, error) {
-	if r.next == nil {
-		return 0, errNoFrame
-	}
-	n := copy(p, r.next)
-	r.next = nil
-	return n, nil
-}
-
 // push decodes one VP8 frame (RFC 6386); called from one goroutine.
 func (c *camera) push(frame []byte, log *slog.Logger) {
-	key := len(frame) > 0 && frame[0]&1 == 0
-	if c.dec == nil || c.waitKey {
-		if !key {
-			return
-		}
-		if c.dec == nil {
-			dec, err := vpx.NewDecoder(&c.in, prop.Media{})
-			if err != nil {
-				log.Warn("camera: no VP8 decoder", "err", err)
-				return
-			}
-			c.dec = dec
-		}
-		c.waitKey = false
+	if c.dec == nil {
+		c.dec = vp8.NewDecoder()
 	}
-	c.in.next = frame
-	img, release, err := c.dec.Read()
+	img, err := c.dec.Decode(frame)
 	if err != nil {
-		log.Debug("camera: VP8 decode", "err", err)
-		c.waitKey = true
+		if !errors.Is(err, vp8.ErrNoKeyframe) {
+			log.Debug("camera: VP8 decode", "err", err)
+		}
 		return
 	}
-	defer release()
 	if time.Since(c.last) < CameraInterval {
 		return
 	}

@@ -129,6 +129,8 @@ type Call struct {
 	v2vFrom     time.Time     // armed by the agent's "thinking": the caller's last speech then
 	flushing    atomic.Bool   // after an interrupt: drop reply audio until the agent's silence
 
+	lips      *mouthTimeline
+	video     liveVideo
 	aec       *aec.Canceller // nil without echo cancellation; used by sendMic only
 	far       *farEnd
 	echoMu    sync.Mutex
@@ -182,7 +184,7 @@ func Dial(ctx context.Context, cfg Config, cb Callbacks) (*Call, error) {
 	c := &Call{
 		cfg: cfg, cb: cb, log: cfg.Log.With("component", "call"), pc: pc, sig: sig,
 		jb: jitter.New(cfg.Jitter), ctx: cctx, cancel: cancel, done: make(chan struct{}),
-		dcOpen: make(chan struct{}),
+		dcOpen: make(chan struct{}), lips: newMouthTimeline(),
 	}
 	if cfg.EchoCancel != nil {
 		if c.aec, err = aec.New(*cfg.EchoCancel); err != nil {
@@ -227,6 +229,9 @@ func (c *Call) connect(ctx context.Context) error {
 	if c.addWorker() {
 		go c.drainRTCP(sender)
 	}
+	if err := c.receiveVideo(); err != nil {
+		return fmt.Errorf("call: video transceiver: %w", err)
+	}
 	dc, err := c.pc.CreateDataChannel(rtc.DataChannelLabel, nil)
 	if err != nil {
 		return fmt.Errorf("call: data channel: %w", err)
@@ -256,6 +261,9 @@ func (c *Call) connect(ctx context.Context) error {
 			return
 		}
 		switch e.Type {
+		case api.TypeMouth:
+			c.lips.add(e) // the UI asks for the mouth when it draws (Mouth)
+			return
 		case api.TypeState:
 			if e.State == api.StateThinking {
 				c.armVoiceToVoice()
@@ -349,10 +357,17 @@ func (c *Call) drainRTCP(s *webrtc.RTPSender) {
 }
 
 func (c *Call) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-	if tr.Kind() != webrtc.RTPCodecTypeAudio || !c.addWorker() {
+	if !c.addWorker() {
 		return
 	}
 	defer c.wg.Done()
+	if tr.Kind() == webrtc.RTPCodecTypeVideo {
+		c.readVideo(tr)
+		return
+	}
+	if tr.Kind() != webrtc.RTPCodecTypeAudio {
+		return
+	}
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
@@ -365,7 +380,7 @@ func (c *Call) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if c.firstAudio.Load() == 0 {
 			c.firstAudio.CompareAndSwap(0, int64(time.Since(c.cfg.Start)))
 		}
-		c.jb.Push(pkt.SequenceNumber, pkt.Payload)
+		c.jb.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload)
 	}
 }
 
@@ -437,12 +452,21 @@ func (c *Call) playout() {
 	out := audio.NewFramer()
 	var last []int16
 	concealed := false
+	latency := func() time.Duration { return 0 }
+	if l, ok := c.cfg.Speaker.(audio.Latencer); ok {
+		latency = l.Latency
+	}
+	// The RTP timestamp of the packet in the frame about to be played and
+	// whether it is the agent's voice, for the avatar's mouth.
+	var ts uint32
+	var voice bool
 	for {
 		for out.Len() < audio.FrameSamples {
-			payload, st := c.jb.Pop()
+			payload, pts, st := c.jb.Pop()
 			switch st {
 			case jitter.Packet:
 				voiced := !bytes.Equal(payload, opus.SilenceFrame)
+				ts, voice = pts, false
 				if voiced && c.flushing.Load() {
 					out.Silence(audio.FrameSamples) // interrupted: drop the rest of the reply
 					c.played(false)
@@ -450,6 +474,7 @@ func (c *Call) playout() {
 				}
 				c.flushing.Store(false)
 				c.played(voiced)
+				voice = voiced
 				pcm, err := dec.Decode(payload)
 				if err != nil {
 					c.log.Debug("decode", "err", err)
@@ -460,8 +485,10 @@ func (c *Call) playout() {
 				last = append(last[:0], pcm...)
 				concealed = false
 			case jitter.Lost:
+				ts += api.MouthFrameTicks
 				if concealed || len(last) == 0 {
 					out.Silence(max(len(last), audio.FrameSamples))
+					voice = false
 					continue
 				}
 				for i := range last {
@@ -471,6 +498,7 @@ func (c *Call) playout() {
 				concealed = true
 			default:
 				out.Silence(audio.FrameSamples - out.Len())
+				voice = false
 			}
 		}
 		frame := out.Next()
@@ -484,8 +512,15 @@ func (c *Call) playout() {
 			}
 			return
 		}
+		c.lips.played(ts, voice, time.Now().Add(latency()))
 	}
 }
+
+// Mouth returns the agent's mouth for the audio heard at t (time.Now() when
+// the UI draws a frame): its openness and lip rounding as the agent's mouth
+// events gave them for the frame the speaker plays then, or a closed mouth
+// when the agent is silent.
+func (c *Call) Mouth(t time.Time) api.MouthSample { return c.lips.at(t) }
 
 // heard notes whether the caller is speaking in the mic frame just
 // captured.

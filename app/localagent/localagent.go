@@ -20,6 +20,7 @@ import (
 	"github.com/parley-app/parley/agent"
 	"github.com/parley-app/parley/agent/brain"
 	"github.com/parley-app/parley/agent/echo"
+	"github.com/parley-app/parley/assets/avatar"
 	"github.com/parley-app/parley/media/rtc"
 )
 
@@ -87,6 +88,7 @@ func Start(log *slog.Logger, o Options) (*Agent, error) {
 		Handler: handler,
 		Factory: f,
 		Log:     log,
+		Avatar:  avatar.Default(),
 		// One person on this machine: a few calls at most, and nothing but
 		// this machine may talk to it (DNS rebinding included).
 		MaxSessions:  4,

@@ -25,6 +25,7 @@ import (
 
 	"github.com/parley-app/parley/agent"
 	"github.com/parley-app/parley/agent/brain"
+	"github.com/parley-app/parley/assets/avatar"
 	"github.com/parley-app/parley/agent/echo"
 	"github.com/parley-app/parley/media/rtc"
 )
@@ -50,6 +51,8 @@ type config struct {
 	logLevel     string
 	handler      string
 	brain        brain.Config
+	avatarPack   string
+	pack         *avatar.Pack
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -94,6 +97,7 @@ Flags:
 	fs.StringVar(&c.udpPortRange, "udp-port-range", "", "UDP `ports` for media, as lo-hi (e.g. 50000-50100); empty for any")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM; needs --tls-key)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "the private key `file` for --tls-cert (PEM)")
+	fs.StringVar(&c.avatarPack, "avatar-pack", "", "serve the avatar pack in this `folder` (pack.json and its images) instead of the built-in one")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	handler := c.brain.Flags(fs)
@@ -125,6 +129,14 @@ Flags:
 		return c, errors.New("--tls-cert and --tls-key go together")
 	case c.logFormat != "text" && c.logFormat != "json":
 		return c, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+	}
+	c.pack = avatar.Default()
+	if c.avatarPack != "" {
+		p, err := avatar.LoadDir(c.avatarPack)
+		if err != nil {
+			return c, fmt.Errorf("--avatar-pack: %w", err)
+		}
+		c.pack = p
 	}
 	if _, _, err := net.SplitHostPort(c.listen); err != nil {
 		return c, fmt.Errorf("--listen %q: want host:port", c.listen)
@@ -223,7 +235,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	srv, err := agent.NewServer(agent.Config{
 		Token: c.token, Handler: handler, Factory: factory, Log: log,
-		MaxSessions: c.maxSessions, IdleTimeout: c.idleTimeout,
+		MaxSessions: c.maxSessions, IdleTimeout: c.idleTimeout, Avatar: c.pack,
 		// Serving this machine only: also refuse non-loopback Host headers
 		// (DNS rebinding), as the app's local agent does.
 		LoopbackOnly: isLoopbackListen(c.listen),

@@ -45,6 +45,13 @@ type Sink interface {
 	Close() error
 }
 
+// Latencer is an optional ability of a Sink (found by type assertion): how
+// long after WriteFrame returns the frame it took is heard. A Sink without
+// it is taken to play a frame as soon as it is written.
+type Latencer interface {
+	Latency() time.Duration
+}
+
 // Pacer releases one tick per FrameDuration against the monotonic clock,
 // starting at the first call to Wait. Late ticks are not bunched up beyond
 // maxLag: after a stall the pacer resynchronises instead of bursting.

@@ -116,6 +116,20 @@ func (p *Playback) WriteFrame(ctx context.Context, f []int16) error {
 	}
 }
 
+// deviceBuffer is what the device itself holds beyond Playback's queue: two
+// of the 10 ms periods it is opened with (an estimate: miniaudio and the
+// sound server do not report their own latency through malgo).
+const deviceBuffer = 20 * time.Millisecond
+
+// Latency estimates how long the frame WriteFrame last queued takes to be
+// heard: the audio queued before it plus the device's buffer.
+func (p *Playback) Latency() time.Duration {
+	p.mu.Lock()
+	before := max(p.n-audio.FrameSamples, 0)
+	p.mu.Unlock()
+	return time.Duration(before)*time.Second/audio.SampleRate + deviceBuffer
+}
+
 // Underruns counts device periods that ran out of queued audio mid-stream.
 func (p *Playback) Underruns() int64 { return p.underruns.Load() }
 

@@ -35,6 +35,7 @@ const maxExcess = 4
 
 type slot struct {
 	seq     uint16
+	ts      uint32
 	payload []byte
 	full    bool
 }
@@ -69,9 +70,10 @@ func New(depth int) *Buffer {
 	return &Buffer{depth: depth}
 }
 
-// Push stores a packet's payload under its RTP sequence number. Late packets
-// (already played or concealed) and duplicates are dropped and counted.
-func (b *Buffer) Push(seq uint16, payload []byte) {
+// Push stores a packet's payload and RTP timestamp under its RTP sequence
+// number. Late packets (already played or concealed) and duplicates are
+// dropped and counted.
+func (b *Buffer) Push(seq uint16, ts uint32, payload []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.stats.Pushed++
@@ -100,7 +102,7 @@ func (b *Buffer) Push(seq uint16, payload []byte) {
 	if !s.full {
 		b.count++
 	}
-	*s = slot{seq: seq, payload: payload, full: true}
+	*s = slot{seq: seq, ts: ts, payload: payload, full: true}
 	if !b.started && b.count >= b.depth {
 		b.started = true
 		b.next = b.oldest() // after an underrun, skip the gap instead of concealing it
@@ -125,19 +127,20 @@ func (b *Buffer) reset(seq uint16) {
 	b.stats.Resets++
 }
 
-// Pop returns the next packet in sequence (Packet), or reports that it is
-// missing (Lost) or that nothing is due (Empty). It never blocks: the caller
-// calls it once per frame period on its playout clock.
-func (b *Buffer) Pop() ([]byte, Status) {
+// Pop returns the next packet in sequence and its RTP timestamp (Packet),
+// or reports that it is missing (Lost) or that nothing is due (Empty); the
+// timestamp is 0 then. It never blocks: the caller calls it once per frame
+// period on its playout clock.
+func (b *Buffer) Pop() ([]byte, uint32, Status) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.started {
-		return nil, Empty
+		return nil, 0, Empty
 	}
 	if b.count == 0 {
 		b.started = false
 		b.stats.Underruns++
-		return nil, Empty
+		return nil, 0, Empty
 	}
 	for n := 0; b.count > b.depth+maxExcess && n < window; n++ {
 		if s := &b.slots[b.next%window]; s.full && s.seq == b.next {
@@ -150,14 +153,14 @@ func (b *Buffer) Pop() ([]byte, Status) {
 	s := &b.slots[b.next%window]
 	b.next++
 	if s.full && s.seq == b.next-1 {
-		p := s.payload
+		p, ts := s.payload, s.ts
 		*s = slot{}
 		b.count--
 		b.stats.Played++
-		return p, Packet
+		return p, ts, Packet
 	}
 	b.stats.Lost++
-	return nil, Lost
+	return nil, 0, Lost
 }
 
 // Len returns how many packets are waiting.

@@ -52,9 +52,9 @@ func TestBuffer(t *testing.T) {
 			b := New(tt.depth)
 			for i, s := range tt.steps {
 				for _, seq := range s.push {
-					b.Push(seq, []byte{byte(seq >> 8), byte(seq)})
+					b.Push(seq, 0, []byte{byte(seq >> 8), byte(seq)})
 				}
-				p, st := b.Pop()
+				p, _, st := b.Pop()
 				if st != s.want {
 					t.Fatalf("step %d: status %v, want %v", i, st, s.want)
 				}
@@ -71,13 +71,13 @@ func TestBuffer(t *testing.T) {
 
 func TestDuplicateAndReset(t *testing.T) {
 	b := New(1)
-	b.Push(100, []byte{1})
-	b.Push(100, []byte{1})
+	b.Push(100, 0, []byte{1})
+	b.Push(100, 0, []byte{1})
 	if st := b.Stats(); st.Duplicate != 1 {
 		t.Fatalf("duplicates = %d, want 1", st.Duplicate)
 	}
-	b.Push(100+window+5, []byte{2}) // far ahead: the stream restarted
-	p, st := b.Pop()
+	b.Push(100+window+5, 0, []byte{2}) // far ahead: the stream restarted
+	p, _, st := b.Pop()
 	if st != Packet || p[0] != 2 {
 		t.Fatalf("after reset: got %v %v, want the new packet", p, st)
 	}
@@ -91,7 +91,7 @@ func FuzzBuffer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, seqs []byte, depth int) {
 		b := New(depth % 8)
 		for i := 0; i+1 < len(seqs); i += 2 {
-			b.Push(uint16(seqs[i])<<8|uint16(seqs[i+1]), []byte{seqs[i]})
+			b.Push(uint16(seqs[i])<<8|uint16(seqs[i+1]), 0, []byte{seqs[i]})
 			if i%4 == 0 {
 				b.Pop()
 			}
@@ -100,7 +100,7 @@ func FuzzBuffer(f *testing.F) {
 			}
 		}
 		for i := 0; i < 2*window && b.Len() > 0; i++ {
-			if _, st := b.Pop(); st == Empty && b.Len() >= b.depth {
+			if _, _, st := b.Pop(); st == Empty && b.Len() >= b.depth {
 				t.Fatalf("Empty with %d packets waiting (depth %d)", b.Len(), b.depth)
 			}
 		}
@@ -112,7 +112,7 @@ func BenchmarkPushPop(b *testing.B) {
 	payload := make([]byte, 80)
 	var seq uint16
 	for b.Loop() {
-		buf.Push(seq, payload)
+		buf.Push(seq, 0, payload)
 		buf.Pop()
 		seq++
 	}
@@ -125,7 +125,7 @@ func TestDelayDoesNotGrow(t *testing.T) {
 	var seq uint16
 	push := func(n int) {
 		for i := 0; i < n; i++ {
-			b.Push(seq, []byte{1})
+			b.Push(seq, 0, []byte{1})
 			seq++
 		}
 	}
@@ -152,16 +152,16 @@ func TestDelayDoesNotGrow(t *testing.T) {
 // new packet rather than concealing the whole gap.
 func TestGapAfterUnderrun(t *testing.T) {
 	b := New(2)
-	b.Push(1, []byte{1})
-	b.Push(2, []byte{2})
+	b.Push(1, 0, []byte{1})
+	b.Push(2, 0, []byte{2})
 	b.Pop()
 	b.Pop()
-	if _, st := b.Pop(); st != Empty {
+	if _, _, st := b.Pop(); st != Empty {
 		t.Fatalf("want an underrun, got %v", st)
 	}
-	b.Push(103, []byte{3})
-	b.Push(104, []byte{4})
-	if p, st := b.Pop(); st != Packet || p[0] != 3 {
+	b.Push(103, 0, []byte{3})
+	b.Push(104, 0, []byte{4})
+	if p, _, st := b.Pop(); st != Packet || p[0] != 3 {
 		t.Fatalf("after the gap: %v %v, want packet 103", p, st)
 	}
 }
@@ -170,10 +170,25 @@ func TestGapAfterUnderrun(t *testing.T) {
 // followed at once.
 func TestSequenceRestart(t *testing.T) {
 	b := New(1)
-	b.Push(40000, []byte{1})
+	b.Push(40000, 0, []byte{1})
 	b.Pop()
-	b.Push(100, []byte{2})
-	if p, st := b.Pop(); st != Packet || p[0] != 2 {
+	b.Push(100, 0, []byte{2})
+	if p, _, st := b.Pop(); st != Packet || p[0] != 2 {
 		t.Fatalf("after a restart: %v %v", p, st)
+	}
+}
+
+// TestTimestamps: each packet comes out with the RTP timestamp it went in
+// with, in sequence order even when it arrived out of order.
+func TestTimestamps(t *testing.T) {
+	b := New(2)
+	b.Push(11, 960*11, []byte{11})
+	b.Push(10, 960*10, []byte{10})
+	b.Push(12, 960*12, []byte{12})
+	for seq := 10; seq <= 12; seq++ {
+		p, ts, st := b.Pop()
+		if st != Packet || int(p[0]) != seq || ts != uint32(960*seq) {
+			t.Fatalf("pop %d: payload %v ts %d status %v", seq, p, ts, st)
+		}
 	}
 }

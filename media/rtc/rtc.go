@@ -224,9 +224,9 @@ func newFactory(s webrtc.SettingEngine, cfg webrtc.Configuration) (*Factory, err
 
 // NewOpusTrack returns a local Opus track to write 20 ms samples to.
 // streamID groups it with the peer's other tracks (for RTP/RTCP
-// synchronisation).
-func NewOpusTrack(id, streamID string) (*webrtc.TrackLocalStaticSample, error) {
-	t, err := webrtc.NewTrackLocalStaticSample(OpusCodec, id, streamID)
+// synchronisation); opts are pion's track options (webrtc.WithRTPTimestamp).
+func NewOpusTrack(id, streamID string, opts ...func(*webrtc.TrackLocalStaticRTP)) (*webrtc.TrackLocalStaticSample, error) {
+	t, err := webrtc.NewTrackLocalStaticSample(OpusCodec, id, streamID, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("rtc: new Opus track: %w", err)
 	}

@@ -1,0 +1,271 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/google/renameio/v2"
+
+	"github.com/parley-app/parley/agent/api"
+	"github.com/parley-app/parley/assets/avatar"
+	"github.com/parley-app/parley/cache"
+)
+
+// AvatarStatus is the avatar pack's preload, for the UI.
+type AvatarStatus struct {
+	Pack        string // the pack's name, once a manifest is known
+	Done, Total int    // assets in the cache, of those the manifest lists
+	Fetched     int    // downloaded by the last sync (0 on a warm start)
+	Ready       bool   // every layer is decoded: the avatar can be drawn
+	Problem     string // why the avatar could not be loaded, for a person
+}
+
+// AvatarFrame is what the avatar view draws at one moment: Face and Mouth
+// stacked (same size, Mouth transparent around the lips), or Video when the
+// agent shows live video (hybrid mode). Face is nil until a pack is loaded.
+type AvatarFrame struct {
+	Face, Mouth image.Image
+	Video       image.Image
+	Expression  string  // neutral, listening, thinking, happy, surprised
+	Open        float64 // the mouth's openness 0..1
+}
+
+// avatarState is the loaded pack and what the agent last said to show.
+type avatarState struct {
+	mu         sync.Mutex
+	manifest   cache.Manifest
+	rig        *avatar.Rig
+	images     map[string]image.Image // by digest
+	expression string                 // from the agent's avatar events
+	face       string                 // the face the agent named (a digest)
+	mode       string                 // api.ModeAssets or api.ModeVideo
+}
+
+// avatarBudget caps the asset cache: room for a few packs.
+const avatarBudget = 256 << 20
+
+// cacheDir is the asset cache's root (its store is in "assets" under it).
+func (a *App) cacheDir() string {
+	if a.cfg.CacheDir != "" {
+		return a.cfg.CacheDir
+	}
+	return filepath.Dir(cache.DefaultDir())
+}
+
+func (a *App) manifestFile() string { return filepath.Join(a.cacheDir(), "avatar-manifest.json") }
+
+// openStore opens the asset cache once.
+func (a *App) openStore() (*cache.Store, error) {
+	a.storeMu.Lock()
+	defer a.storeMu.Unlock()
+	if a.store != nil {
+		return a.store, nil
+	}
+	s, err := cache.Open(filepath.Join(a.cacheDir(), "assets"), cache.Options{Budget: avatarBudget, Log: a.cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	a.store = s
+	return s, nil
+}
+
+// loadCachedAvatar shows the avatar at once from the cache: the manifest
+// of the last sync, if every asset it names is still cached and intact.
+func (a *App) loadCachedAvatar() {
+	b, err := os.ReadFile(a.manifestFile())
+	if err != nil {
+		return // first start
+	}
+	m, err := cache.ParseManifest(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		a.log.Warn("the saved avatar manifest is unreadable; it will be fetched again", "err", err)
+		return
+	}
+	store, err := a.openStore()
+	if err != nil {
+		a.avatarProblem(err)
+		return
+	}
+	for _, as := range m.Assets {
+		if !store.Has(as.Hash) {
+			return // the sync fetches what is missing
+		}
+	}
+	if err := a.useManifest(store, m, 0); err != nil {
+		a.log.Info("cached avatar incomplete; waiting for the sync", "err", err)
+	}
+}
+
+// syncAvatar brings the cache up to date with the agent's pack (fetching
+// only what is missing) and loads it. A corrupted cached file is fetched
+// again.
+func (a *App) syncAvatar(ctx context.Context, agentURL, token string) {
+	store, err := a.openStore()
+	if err != nil {
+		a.avatarProblem(err)
+		return
+	}
+	opts := cache.SyncOptions{BaseURL: agentURL, Token: token, Log: a.cfg.Log, Progress: func(p cache.Progress) {
+		a.update(func(s *Status) bool {
+			s.Avatar.Done, s.Avatar.Total = p.Done, p.Total
+			return true
+		})
+	}}
+	rep, err := cache.Sync(ctx, store, opts)
+	if err != nil {
+		a.avatarProblem(err)
+		return
+	}
+	if err := a.useManifest(store, rep.Manifest, rep.Fetched); err != nil {
+		var bad *corruptAsset
+		if !errors.As(err, &bad) {
+			a.avatarProblem(err)
+			return
+		}
+		// A file went bad in the cache since the sync looked: fetch it again.
+		if err := cache.Fetch(ctx, store, opts, bad.asset); err != nil {
+			a.avatarProblem(err)
+			return
+		}
+		if err := a.useManifest(store, rep.Manifest, rep.Fetched+1); err != nil {
+			a.avatarProblem(err)
+			return
+		}
+	}
+	if b, err := json.Marshal(rep.Manifest); err == nil {
+		if err := renameio.WriteFile(a.manifestFile(), b, 0o644); err != nil {
+			a.log.Warn("saving the avatar manifest", "err", err)
+		}
+	}
+}
+
+type corruptAsset struct {
+	asset cache.Asset
+	err   error
+}
+
+func (c *corruptAsset) Error() string { return c.err.Error() }
+func (c *corruptAsset) Unwrap() error { return c.err }
+
+// useManifest decodes every image of m from the store and makes it the
+// avatar. A file that fails its SHA-256 check is reported as corruptAsset
+// (the store has already evicted it).
+func (a *App) useManifest(store *cache.Store, m cache.Manifest, fetched int) error {
+	entries := make([]avatar.Entry, 0, len(m.Assets))
+	images := make(map[string]image.Image, len(m.Assets))
+	for _, as := range m.Assets {
+		b, err := store.ReadFile(as.Hash)
+		if err != nil {
+			if errors.Is(err, cache.ErrCorrupt) || errors.Is(err, cache.ErrNotFound) {
+				return &corruptAsset{asset: as, err: err}
+			}
+			return err
+		}
+		img, err := avatar.Decode(avatar.File{Name: as.Name, MediaType: as.MediaType, Data: b})
+		if err != nil {
+			return fmt.Errorf("avatar asset %s: %w", as.Name, err)
+		}
+		images[string(as.Hash)] = img
+		entries = append(entries, avatar.Entry{Hash: string(as.Hash), Name: as.Name, Tags: as.Tags})
+	}
+	rig, err := avatar.NewRig(entries)
+	if err != nil {
+		return err
+	}
+	store.SetPinned(m.Digests())
+	a.avatar.mu.Lock()
+	a.avatar.manifest, a.avatar.rig, a.avatar.images = m, rig, images
+	a.avatar.mu.Unlock()
+	a.update(func(s *Status) bool {
+		s.Avatar = AvatarStatus{Pack: m.Pack, Done: len(m.Assets), Total: len(m.Assets), Fetched: fetched, Ready: true}
+		return true
+	})
+	return nil
+}
+
+func (a *App) avatarProblem(err error) {
+	a.log.Warn("avatar", "err", err)
+	a.update(func(s *Status) bool {
+		if s.Avatar.Ready {
+			return false // the cached pack still shows
+		}
+		s.Avatar.Problem = "The avatar could not be loaded: " + err.Error()
+		return true
+	})
+}
+
+// onAvatarEvent applies an avatar or media_mode event.
+func (a *App) onAvatarEvent(e api.Event) {
+	a.avatar.mu.Lock()
+	defer a.avatar.mu.Unlock()
+	switch e.Type {
+	case api.TypeAvatar:
+		a.avatar.expression, a.avatar.face = e.Expression, e.Asset
+	case api.TypeMediaMode:
+		a.avatar.mode = e.Mode
+	}
+}
+
+// resetAvatar returns the avatar to its idle face (a call ended).
+func (a *App) resetAvatar() {
+	a.avatar.mu.Lock()
+	defer a.avatar.mu.Unlock()
+	a.avatar.expression, a.avatar.face, a.avatar.mode = "", "", ""
+}
+
+// Blinks: eyes close for blinkFor every blinkEvery (a little irregular).
+const (
+	blinkEvery = 4100 * time.Millisecond
+	blinkFor   = 140 * time.Millisecond
+)
+
+func blinking(t time.Time) bool {
+	ms := t.UnixMilli()
+	period := blinkEvery.Milliseconds() + (ms/blinkEvery.Milliseconds())%3*700 // 4.1, 4.8 or 5.5 s
+	return ms%period < blinkFor.Milliseconds()
+}
+
+// Avatar returns what the avatar view shows at t (call it with time.Now()
+// for every frame it draws): the face for the agent's expression (blinking
+// now and then), the mouth of the agent's voice heard at t, or the agent's
+// live video in hybrid mode. Face is nil until a pack is loaded.
+func (a *App) Avatar(t time.Time) AvatarFrame {
+	c := a.currentCall()
+	var mouth api.MouthSample
+	if c != nil {
+		mouth = c.Mouth(t)
+	}
+	a.avatar.mu.Lock()
+	defer a.avatar.mu.Unlock()
+	f := AvatarFrame{Expression: a.avatar.expression, Open: mouth.Open}
+	if a.avatar.mode == api.ModeVideo && c != nil {
+		if v, _ := c.Video(); v != nil {
+			f.Video = v
+		}
+	}
+	rig := a.avatar.rig
+	if rig == nil {
+		return f
+	}
+	if f.Expression == "" {
+		f.Expression = avatar.Neutral
+	}
+	face := a.avatar.face
+	if _, ok := a.avatar.images[face]; !ok || blinking(t) {
+		face = rig.Face(f.Expression, blinking(t))
+	}
+	lips := rig.Rest(f.Expression)
+	if mouth.Open > 0 {
+		lips = rig.Mouth(mouth.Open, mouth.Rounded)
+	}
+	f.Face, f.Mouth = a.avatar.images[face], a.avatar.images[lips]
+	return f
+}
