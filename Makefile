@@ -57,7 +57,8 @@ test: build
 
 ## bench: connect time over 50 calls, echo round trip, transport and codec costs,
 ## conversation latencies (pipeline overhead, barge-in, the offline stack), VAD,
-## STT and TTS costs, then parley-agent under 10..200 concurrent echo calls (bench-load)
+## STT and TTS costs, the avatar (cache, preload, lip sync, event bytes vs a VP8 avatar),
+## then parley-agent under 10..200 concurrent echo calls (bench-load)
 bench: build
 	$(GO) test -run '^$$' -bench LocalConnect -benchtime 1x -count 1 ./app/call
 	$(GO) test -run '^$$' -bench EchoRoundTrip -benchtime 5x -count 1 ./app/headless
@@ -67,6 +68,9 @@ bench: build
 	$(GO) test -run '^$$' -bench . -count 1 ./agent/vad
 	$(GO) test -run '^$$' -bench EchoOverRealDevices -benchtime 5x -count 1 ./app
 	$(GO) test -run '^$$' -bench . -benchtime 5x -count 1 ./agent/provider/sphinx ./agent/provider/espeak
+	$(GO) test -run '^$$' -bench . -count 1 ./cache ./agent/lipsync ./assets/avatar
+	$(GO) test -run '^$$' -bench AvatarPreload -benchtime 20x -count 1 ./app
+	$(GO) test -run '^$$' -bench AvatarBandwidth -benchtime 1x -count 1 ./app/call
 	$(MAKE) --no-print-directory bench-load
 
 LOAD_STEPS ?= 10,25,50,100,200

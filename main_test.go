@@ -205,7 +205,7 @@ func TestGUICall(t *testing.T) {
 	rec := pa.Record(t)
 
 	cmd := exec.Command(bin, "--handler", "echo")
-	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8", "LC_ALL=", "XDG_DATA_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir())
+	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8", "LC_ALL=", "XDG_DATA_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
 	cmd.Env = append(cmd.Env, pa.Env...)
 	logs := &logWatcher{lines: make(chan string, 1000)}
 	cmd.Stdout, cmd.Stderr = io.Discard, logs
