@@ -14,9 +14,9 @@ const (
 // hex) for an expression, "" when the pack has none.
 type FaceFunc func(expression string) string
 
-// mouthBatch is the most mouth samples one event carries: 1 s of audio, so
-// a second of speech costs one event of about 100 bytes.
-const mouthBatch = 50
+// mouthBatch is the most mouth samples one event carries: 2 s of audio, so
+// the JSON around the samples (about 44 bytes) is paid once per 2 s.
+const mouthBatch = 100
 
 // Expressions per agent state (the avatar pack's names).
 var stateExpression = map[string]string{
@@ -86,5 +86,32 @@ func (s *session) mouthAhead() *api.Event {
 			break
 		}
 	}
-	return &api.Event{Type: api.TypeMouth, RTP: s.rtpTS, Mouth: api.EncodeMouth(samples)}
+	return s.trimMouth(samples)
+}
+
+// trimMouth makes the event for samples starting at the frame about to be
+// sent, leaving out closed samples at either end: the client shows a
+// closed mouth for a frame it has no sample for. Only samples past every
+// timestamp announced before are left out, so none can leave a stale
+// sample (announced before a hold moved the audio) in place. It returns
+// nil when nothing is left to send. Called with s.mu held.
+func (s *session) trimMouth(samples []api.MouthSample) *api.Event {
+	ts := func(i int) uint32 { return s.rtpTS + uint32(i)*api.MouthFrameTicks }
+	fresh := func(i int) bool { return !s.mouthSent || int32(ts(i)-s.mouthUntil) >= 0 }
+	end := len(samples)
+	until := ts(end)
+	for end > 0 && samples[end-1].Open == 0 && fresh(end-1) {
+		end--
+	}
+	start := 0
+	for start < end && samples[start].Open == 0 && fresh(start) {
+		start++
+	}
+	if !s.mouthSent || int32(until-s.mouthUntil) > 0 {
+		s.mouthUntil, s.mouthSent = until, true
+	}
+	if start == end {
+		return nil
+	}
+	return &api.Event{Type: api.TypeMouth, RTP: ts(start), Mouth: api.EncodeMouth(samples[start:end])}
 }

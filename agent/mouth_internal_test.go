@@ -119,3 +119,44 @@ func TestNoPackNoMouth(t *testing.T) {
 		t.Fatalf("mouth event without a pack: %+v", ev)
 	}
 }
+
+// TestMouthTrimmed: closed samples at either end of a batch are left out
+// (the client shows a closed mouth where it has none), but never where an
+// earlier announcement could leave a stale sample.
+func TestMouthTrimmed(t *testing.T) {
+	s := &session{env: lipsync.New(), face: func(string) string { return "x" }, rtpTS: 5000}
+	quiet := make([]int16, 10*audio.FrameSamples)
+	clip := append(append(append([]int16(nil), quiet...), loud(5)...), quiet...)
+	s.PlayAudio(clip, nil)
+	frame := make([]int16, audio.FrameSamples)
+	start := s.rtpTS
+	_, ev := sendOne(s, frame)
+	if ev == nil {
+		t.Fatal("no mouth event for a clip with speech in it")
+	}
+	samples, _ := api.DecodeMouth(ev.Mouth)
+	if ev.RTP != start+10*api.MouthFrameTicks || samples[0].Open == 0 || samples[len(samples)-1].Open == 0 {
+		t.Fatalf("event at %d (clip starts at %d) with %q: closed ends not trimmed", ev.RTP, start, ev.Mouth)
+	}
+	if len(samples) > 11 { // 5 loud frames plus the mouth closing over ≤ 6
+		t.Fatalf("%d samples for 5 loud frames: %q", len(samples), ev.Mouth)
+	}
+
+	// A hold, then the same clip again: its frames now go out at timestamps
+	// the first batch may have covered, so nothing there is left out.
+	s2 := &session{env: lipsync.New(), face: func(string) string { return "x" }, rtpTS: 0}
+	s2.PlayAudio(append(append([]int16(nil), loud(3)...), quiet...), nil)
+	s2.PlayAudio(loud(40), nil)
+	_, first := sendOne(s2, frame) // announces loud(3), then the second clip's 40 frames
+	if first == nil {
+		t.Fatal("no first event")
+	}
+	s2.HoldAudio(true)
+	sendOne(s2, frame)
+	s2.HoldAudio(false)
+	ts := s2.rtpTS
+	_, again := sendOne(s2, frame)
+	if again == nil || again.RTP != ts {
+		t.Fatalf("after the hold: %+v, want an event from %d including the closed frames", again, ts)
+	}
+}

@@ -71,6 +71,10 @@ type session struct {
 	face   FaceFunc                       // nil: no avatar
 	video  *webrtc.TrackLocalStaticSample // hybrid mode's live track; nil if the caller receives no video
 	noLips bool                           // no mouth events (no avatar pack)
+	// mouthUntil is the RTP timestamp after the last frame whose mouth was
+	// announced (mouthSent: any was).
+	mouthUntil uint32
+	mouthSent  bool
 }
 
 type queued struct {
