@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -13,26 +12,7 @@ import (
 	"github.com/parley-app/parley/agent/echo"
 	"github.com/parley-app/parley/assets/avatar"
 	"github.com/parley-app/parley/cache"
-	"github.com/parley-app/parley/media/rtc"
 )
-
-func newPackServer(t *testing.T, pack *avatar.Pack) *httptest.Server {
-	t.Helper()
-	f, err := rtc.NewLoopback()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := agent.NewServer(agent.Config{Token: token, Handler: echo.New(echo.Config{}), Factory: f, Avatar: pack})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		hs.Close()
-		srv.Close()
-	})
-	return hs
-}
 
 func get(t *testing.T, url, auth string, header ...string) (*http.Response, []byte) {
 	t.Helper()
@@ -60,7 +40,7 @@ func get(t *testing.T, url, auth string, header ...string) (*http.Response, []by
 // ETag; bad digests, unknown assets and missing tokens get JSON errors.
 func TestAssetEndpoints(t *testing.T) {
 	pack := avatar.Default()
-	hs := newPackServer(t, pack)
+	_, hs := serve(t, agent.Config{Handler: echo.New(echo.Config{}), Avatar: pack})
 
 	resp, body := get(t, hs.URL+api.ManifestPath, token)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != api.ContentTypeJSON {

@@ -8,12 +8,10 @@ import (
 	"github.com/parley-app/parley/media/audio"
 )
 
-// send runs the send loop's bookkeeping for one frame, as sendLoop does:
-// the mouth event (if any) goes out before the frame, then the timestamp
-// advances.
+// sendOne runs the send loop's bookkeeping for one frame, as sendLoop
+// does: the mouth event (if any) goes out before the frame.
 func sendOne(s *session, frame []int16) (voiced bool, ev *api.Event) {
 	_, voiced, ev = s.nextFrame(frame)
-	s.rtpTS += api.MouthFrameTicks
 	return voiced, ev
 }
 

@@ -21,12 +21,19 @@ import (
 const token = "s3cret"
 
 func newServer(t *testing.T) (*agent.Server, *httptest.Server) {
+	return serve(t, agent.Config{Handler: echo.New(echo.Config{})})
+}
+
+// serve runs an agent with cfg (token and a loopback factory filled in)
+// behind httptest until the test ends.
+func serve(t *testing.T, cfg agent.Config) (*agent.Server, *httptest.Server) {
 	t.Helper()
 	f, err := rtc.NewLoopback()
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := agent.NewServer(agent.Config{Token: token, Handler: echo.New(echo.Config{}), Factory: f})
+	cfg.Token, cfg.Factory = token, f
+	srv, err := agent.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

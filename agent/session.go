@@ -422,9 +422,6 @@ func (s *session) sendLoop() {
 				return
 			}
 		}
-		s.mu.Lock()
-		s.rtpTS += api.MouthFrameTicks // the packetizer's step for every sample
-		s.mu.Unlock()
 		if err := s.track.WriteSample(media.Sample{Data: pkt, Duration: audio.FrameDuration}); err != nil && !errors.Is(err, io.ErrClosedPipe) {
 			s.log.Debug("write sample", "err", err)
 		} else {
@@ -436,13 +433,17 @@ func (s *session) sendLoop() {
 	}
 }
 
-// nextFrame fills frame from the queue and returns the done callback of a
-// clip whose last sample it took, whether there was anything queued
-// (false: frame was left as it was; send silence), and the mouth event to
-// send before the frame when the caller has not been told its mouth yet.
+// nextFrame is called once per frame sent. It fills frame from the queue
+// and returns the done callback of a clip whose last sample it took,
+// whether there was anything queued (false: frame was left as it was; send
+// silence), and the mouth event to send before the frame when the caller
+// has not been told its mouth yet.
 func (s *session) nextFrame(frame []int16) (func(), bool, *api.Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Every frame sent, voice or silence, moves the track's packetizer on
+	// by 20 ms: the timestamp of the next one.
+	defer func() { s.rtpTS += api.MouthFrameTicks }()
 	if len(s.queue) == 0 || s.held {
 		return nil, false, nil // the caller sends SilenceFrame; frame is unused
 	}

@@ -179,6 +179,7 @@ func New(cfg Config) (*App, error) {
 	a.ready = make(chan struct{})
 	a.hw = newHistoryWriter(a)
 	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
+	a.avatar.cached = make(chan struct{})
 	a.background(a.loadCachedAvatar)
 	if !a.status.Local {
 		close(a.ready)

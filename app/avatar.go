@@ -47,6 +47,8 @@ type avatarState struct {
 	expression string                 // from the agent's avatar events
 	face       string                 // the face the agent named (a digest)
 	mode       string                 // api.ModeAssets or api.ModeVideo
+	saved      []byte                 // the JSON of the manifest shown, as saved in manifestFile
+	cached     chan struct{}          // closed once loadCachedAvatar has run
 }
 
 // avatarBudget caps the asset cache: room for a few packs.
@@ -80,6 +82,7 @@ func (a *App) openStore() (*cache.Store, error) {
 // loadCachedAvatar shows the avatar at once from the cache: the manifest
 // of the last sync, if every asset it names is still cached and intact.
 func (a *App) loadCachedAvatar() {
+	defer close(a.avatar.cached)
 	b, err := os.ReadFile(a.manifestFile())
 	if err != nil {
 		return // first start
@@ -101,7 +104,11 @@ func (a *App) loadCachedAvatar() {
 	}
 	if err := a.useManifest(store, m, 0); err != nil {
 		a.log.Info("cached avatar incomplete; waiting for the sync", "err", err)
+		return
 	}
+	a.avatar.mu.Lock()
+	a.avatar.saved = b
+	a.avatar.mu.Unlock()
 }
 
 // syncAvatar brings the cache up to date with the agent's pack (fetching
@@ -124,6 +131,22 @@ func (a *App) syncAvatar(ctx context.Context, agentURL, token string) {
 		a.avatarProblem(err)
 		return
 	}
+	saved, err := json.Marshal(rep.Manifest)
+	if err != nil {
+		a.avatarProblem(err)
+		return
+	}
+	select { // a warm start's cached pack is being decoded: wait for it
+	case <-a.avatar.cached:
+	case <-ctx.Done():
+		return
+	}
+	a.avatar.mu.Lock()
+	unchanged := rep.Fetched == 0 && bytes.Equal(saved, a.avatar.saved)
+	a.avatar.mu.Unlock()
+	if unchanged {
+		return // the cache already shows this very pack
+	}
 	if err := a.useManifest(store, rep.Manifest, rep.Fetched); err != nil {
 		var bad *corruptAsset
 		if !errors.As(err, &bad) {
@@ -140,11 +163,12 @@ func (a *App) syncAvatar(ctx context.Context, agentURL, token string) {
 			return
 		}
 	}
-	if b, err := json.Marshal(rep.Manifest); err == nil {
-		if err := renameio.WriteFile(a.manifestFile(), b, 0o644); err != nil {
-			a.log.Warn("saving the avatar manifest", "err", err)
-		}
+	if err := renameio.WriteFile(a.manifestFile(), saved, 0o644); err != nil {
+		a.log.Warn("saving the avatar manifest", "err", err)
 	}
+	a.avatar.mu.Lock()
+	a.avatar.saved = saved
+	a.avatar.mu.Unlock()
 }
 
 type corruptAsset struct {
@@ -258,9 +282,9 @@ func (a *App) Avatar(t time.Time) AvatarFrame {
 	if f.Expression == "" {
 		f.Expression = avatar.Neutral
 	}
-	face := a.avatar.face
-	if _, ok := a.avatar.images[face]; !ok || blinking(t) {
-		face = rig.Face(f.Expression, blinking(t))
+	face, blink := a.avatar.face, blinking(t)
+	if _, ok := a.avatar.images[face]; !ok || blink {
+		face = rig.Face(f.Expression, blink)
 	}
 	lips := rig.Rest(f.Expression)
 	if mouth.Open > 0 {

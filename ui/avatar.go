@@ -38,7 +38,6 @@ type AvatarView struct {
 	Box   *fyne.Container
 
 	mu      sync.Mutex
-	shown   app.AvatarFrame // last frame drawn (UI goroutine only)
 	stop    chan struct{}
 	stopped chan struct{}
 }
@@ -102,21 +101,20 @@ func (v *AvatarView) run(stop, stopped chan struct{}) {
 // Show draws f if it differs from what is shown; call it on the Fyne
 // goroutine.
 func (v *AvatarView) Show(f app.AvatarFrame) {
-	old := v.shown
-	v.shown = f
+	showingVideo := v.Video.Visible()
 	if f.Video != nil {
 		if !same(v.Video.Image, f.Video) {
 			v.Video.Image = f.Video
 			v.Video.Show()
 			v.Video.Refresh()
 		}
-		if old.Video == nil {
+		if !showingVideo {
 			v.Face.Hide()
 			v.Mouth.Hide()
 		}
 		return
 	}
-	if old.Video != nil {
+	if showingVideo {
 		v.Video.Hide()
 		v.Face.Show()
 		v.Mouth.Show()

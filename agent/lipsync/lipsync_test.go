@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"gonum.org/v1/gonum/stat"
+
 	"github.com/parley-app/parley/media/audio"
 	"github.com/parley-app/parley/media/testspeech"
 )
@@ -46,7 +48,7 @@ func TestFollowsSpeech(t *testing.T) {
 	if float64(openInLoud) < 0.95*float64(loud) {
 		t.Errorf("mouth open in %d of %d loud frames", openInLoud, loud)
 	}
-	if r := pearson(levels, opens); r < 0.8 {
+	if r := stat.Correlation(levels, opens, nil); r < 0.8 {
 		t.Errorf("openness vs level correlation %.2f, want ≥ 0.8", r)
 	}
 }
@@ -124,21 +126,4 @@ func tone(amp, hz float64) []int16 {
 		f[i] = int16(amp * 32767 * math.Sin(2*math.Pi*hz*float64(i)/audio.SampleRate))
 	}
 	return f
-}
-
-func pearson(x, y []float64) float64 {
-	var mx, my float64
-	for i := range x {
-		mx += x[i]
-		my += y[i]
-	}
-	mx /= float64(len(x))
-	my /= float64(len(y))
-	var sxy, sxx, syy float64
-	for i := range x {
-		sxy += (x[i] - mx) * (y[i] - my)
-		sxx += (x[i] - mx) * (x[i] - mx)
-		syy += (y[i] - my) * (y[i] - my)
-	}
-	return sxy / math.Sqrt(sxx*syy)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -166,27 +165,6 @@ func (*bwNarrator) OnAudio([]int16)   {}
 func (*bwNarrator) OnEvent(api.Event) {}
 func (*bwNarrator) Stop()             {}
 
-// startBWAgent starts a real agent with the default avatar pack behind
-// httptest, for h alone, and returns its URL (token "t").
-func startBWAgent(tb testing.TB, pack *avatar.Pack, h agent.Handler) string {
-	tb.Helper()
-	f, err := rtc.NewLoopback()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	srv, err := agent.NewServer(agent.Config{Token: "t", Factory: f, Avatar: pack,
-		Handler: func() agent.Handler { return h }})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	tb.Cleanup(func() {
-		hs.Close()
-		srv.Close()
-	})
-	return hs.URL
-}
-
 // bwShown is what one mouth sample puts on screen: the mouth, on the face
 // the agent had named when the sample arrived.
 type bwShown struct {
@@ -239,7 +217,7 @@ func (t *bwTap) add(e api.Event, size int) {
 func bwListen(tb testing.TB, clips [][]int16, pack *avatar.Pack) *bwTap {
 	tb.Helper()
 	h := &bwNarrator{clips: clips, done: make(chan struct{})}
-	url := startBWAgent(tb, pack, h)
+	url := startSpeaker(tb, h) // serves avatar.Default(), as pack is
 	tap := &bwTap{shown: make(map[uint32]bwShown)}
 
 	f, err := rtc.NewLoopback()

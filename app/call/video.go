@@ -51,7 +51,7 @@ func (c *Call) readVideo(tr *webrtc.TrackRemote) {
 				continue
 			}
 			c.video.mu.Lock()
-			c.video.frame, c.video.at = img, time.Now()
+			c.video.frame, c.video.at = vp8.Copy(img), time.Now()
 			c.video.frames++
 			c.video.mu.Unlock()
 		}

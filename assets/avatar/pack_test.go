@@ -245,7 +245,7 @@ func TestLoadDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(outside, filepath.Join(dir, "face-neutral.png")); err != nil {
-		t.Skip("no symlinks here:", err)
+		t.Fatal(err)
 	}
 	if _, err := LoadDir(dir); err == nil {
 		t.Fatal("LoadDir followed a link out of the pack folder")

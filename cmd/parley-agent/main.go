@@ -25,8 +25,8 @@ import (
 
 	"github.com/parley-app/parley/agent"
 	"github.com/parley-app/parley/agent/brain"
-	"github.com/parley-app/parley/assets/avatar"
 	"github.com/parley-app/parley/agent/echo"
+	"github.com/parley-app/parley/assets/avatar"
 	"github.com/parley-app/parley/media/rtc"
 )
 

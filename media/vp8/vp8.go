@@ -12,6 +12,8 @@ import (
 	"image/color"
 	"image/draw"
 
+	xdraw "golang.org/x/image/draw"
+
 	"github.com/pion/mediadevices/pkg/codec"
 	"github.com/pion/mediadevices/pkg/codec/vpx"
 	"github.com/pion/mediadevices/pkg/frame"
@@ -127,20 +129,14 @@ func (e *Encoder) toYCbCr(img image.Image) {
 	}
 }
 
-// fit draws src scaled to fit dst, centred, on black (nearest neighbour:
-// the frames are avatars and screens, not photos to be resampled finely).
+// fit draws src scaled to fit dst, centred, on black.
 func fit(dst *image.RGBA, src image.Image) {
 	draw.Draw(dst, dst.Bounds(), image.Black, image.Point{}, draw.Src)
 	sb, db := src.Bounds(), dst.Bounds()
 	scale := min(float64(db.Dx())/float64(sb.Dx()), float64(db.Dy())/float64(sb.Dy()))
 	w, h := int(float64(sb.Dx())*scale), int(float64(sb.Dy())*scale)
 	x0, y0 := (db.Dx()-w)/2, (db.Dy()-h)/2
-	for y := 0; y < h; y++ {
-		sy := sb.Min.Y + int(float64(y)/scale)
-		for x := 0; x < w; x++ {
-			dst.Set(x0+x, y0+y, src.At(sb.Min.X+int(float64(x)/scale), sy))
-		}
-	}
+	xdraw.ApproxBiLinear.Scale(dst, image.Rect(x0, y0, x0+w, y0+h), src, sb, draw.Over, nil)
 }
 
 // Decoder decompresses VP8 frames. It is not safe for concurrent use.
@@ -148,6 +144,7 @@ type Decoder struct {
 	dec     codec.VideoDecoder
 	in      frameReader
 	waitKey bool
+	release func() // gives the last frame's buffer back to libvpx
 }
 
 // NewDecoder returns a decoder that waits for a keyframe.
@@ -158,10 +155,12 @@ func NewDecoder() *Decoder { return &Decoder{waitKey: true} }
 func IsKeyFrame(frame []byte) bool { return len(frame) > 2 && frame[0]&1 == 0 }
 
 // Decode decompresses one frame (every frame must be given, in order: inter
-// frames depend on the ones before). It returns a copy the caller owns,
-// ErrNoKeyframe for an inter frame before a keyframe, or the decoder's
-// error (then it waits for the next keyframe).
+// frames depend on the ones before). The image is libvpx's buffer, valid
+// until the next Decode or Close (Copy keeps one). It returns ErrNoKeyframe
+// for an inter frame before a keyframe, or the decoder's error (then it
+// waits for the next keyframe).
 func (d *Decoder) Decode(frame []byte) (*image.YCbCr, error) {
+	d.done()
 	if d.waitKey {
 		if !IsKeyFrame(frame) {
 			return nil, ErrNoKeyframe
@@ -181,20 +180,34 @@ func (d *Decoder) Decode(frame []byte) (*image.YCbCr, error) {
 		d.waitKey = true
 		return nil, fmt.Errorf("vp8: decode: %w", err)
 	}
-	defer release()
+	d.release = release
 	y, ok := img.(*image.YCbCr)
 	if !ok {
 		return nil, fmt.Errorf("vp8: decoder gave a %T", img)
 	}
-	cp := *y
-	cp.Y = append([]byte(nil), y.Y...)
-	cp.Cb = append([]byte(nil), y.Cb...)
-	cp.Cr = append([]byte(nil), y.Cr...)
-	return &cp, nil
+	return y, nil
+}
+
+// done gives the last decoded frame's buffer back.
+func (d *Decoder) done() {
+	if d.release != nil {
+		d.release()
+		d.release = nil
+	}
+}
+
+// Copy returns a copy of img that the caller owns.
+func Copy(img *image.YCbCr) *image.YCbCr {
+	cp := *img
+	cp.Y = append([]byte(nil), img.Y...)
+	cp.Cb = append([]byte(nil), img.Cb...)
+	cp.Cr = append([]byte(nil), img.Cr...)
+	return &cp
 }
 
 // Close releases libvpx's decoder.
 func (d *Decoder) Close() error {
+	d.done()
 	if d.dec == nil {
 		return nil
 	}
