@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +69,7 @@ type Server struct {
 	pending int // offers being answered: they hold a slot too
 	closed  bool
 	face    FaceFunc // nil: no avatar pack
+	version string   // the build's module version for /v1/info; "" if unknown
 }
 
 // NewServer checks cfg and returns a server with no sessions.
@@ -84,7 +86,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: log.With("component", "agent"), byID: map[string]*session{}, metrics: newMetrics()}
+	s := &Server{cfg: cfg, log: log.With("component", "agent"), byID: map[string]*session{}, metrics: newMetrics(), version: buildVersion()}
 	mux := http.NewServeMux()
 	if cfg.Avatar != nil {
 		as, err := newAssetServer(cfg.Avatar)
@@ -99,6 +101,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	mux.HandleFunc("POST "+api.SessionsPath, s.authed(s.createSession))
 	mux.HandleFunc("DELETE "+api.SessionsPath+"/{id}", s.authed(s.deleteSession))
+	mux.HandleFunc("GET "+api.InfoPath, s.authed(s.serveInfo))
 	mux.HandleFunc("GET "+api.HealthPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = io.WriteString(w, "ok\n")
@@ -106,6 +109,7 @@ func NewServer(cfg Config) (*Server, error) {
 	mux.Handle("GET "+MetricsPath, s.metrics.handler())
 	mux.HandleFunc(api.SessionsPath, methodNotAllowed("POST"))
 	mux.HandleFunc(api.SessionsPath+"/{id}", methodNotAllowed("DELETE"))
+	mux.HandleFunc(api.InfoPath, methodNotAllowed("GET"))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint: "+r.URL.Path)
 	})
@@ -265,6 +269,69 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Location", fmt.Sprintf(api.SessionPathFmt, id))
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, answer)
+}
+
+// serveInfo answers GET /v1/info (api.Info). It takes no session slot and
+// costs one lock to read two counters: a client may ask as often as it likes.
+func (s *Server) serveInfo(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	closed, inUse := s.closed, len(s.byID)+s.pending
+	s.mu.Unlock()
+	if closed {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+		writeError(w, http.StatusServiceUnavailable, api.CodeUnavailable, "the agent is shutting down")
+		return
+	}
+	info := api.Info{
+		Version:      api.ProtocolVersion,
+		Capabilities: s.capabilities(),
+		Sessions:     inUse,
+		MaxSessions:  s.cfg.MaxSessions,
+		AgentVersion: s.version,
+	}
+	if s.cfg.MaxSessions > 0 {
+		free := max(0, s.cfg.MaxSessions-inUse)
+		info.Free = &free
+	}
+	w.Header().Set("Content-Type", api.ContentTypeJSON)
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(info)
+}
+
+// capabilities are what this agent's sessions can have (api.Info): a
+// session's hello carries the same words, video only when the caller's
+// offer receives video.
+func (s *Server) capabilities() []string {
+	caps := []string{CapAudio}
+	if s.face != nil {
+		caps = append(caps, CapAvatar)
+	}
+	return append(caps, CapVideo)
+}
+
+// buildVersion returns the version of the Parley module this binary was
+// built from: the main module's when Parley is the program (a tag or a
+// pseudo-version from VCS stamping), the dependency's when another program
+// embeds the agent; "" when unknown (go run, tests, "(devel)").
+func buildVersion() string {
+	const module = "github.com/parley-app/parley"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	v := ""
+	if bi.Main.Path == module {
+		v = bi.Main.Version
+	}
+	for _, d := range bi.Deps {
+		if d.Path == module {
+			v = d.Version
+		}
+	}
+	if v == "(devel)" {
+		return ""
+	}
+	return v
 }
 
 // reserve takes a session slot for an offer being answered; release gives

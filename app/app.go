@@ -5,10 +5,12 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -18,9 +20,11 @@ import (
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/history"
 	"github.com/parley-app/parley/app/localagent"
+	"github.com/parley-app/parley/app/signal"
 	"github.com/parley-app/parley/cache"
 	"github.com/parley-app/parley/media/aec"
 	"github.com/parley-app/parley/media/audio"
+	"github.com/parley-app/parley/media/camera"
 	"github.com/parley-app/parley/media/device"
 	"github.com/parley-app/parley/media/rtc"
 )
@@ -31,6 +35,9 @@ type Config struct {
 	Token     string // bearer token for AgentURL
 	MicID     string // microphone ID or name; "" for the system default
 	SpeakerID string // speaker ID or name; "" for the system default
+	// CameraID is the camera (media/camera ID; "" for the first camera);
+	// VideoPreset its size and bit rate ("" for camera.DefaultPreset).
+	CameraID, VideoPreset string
 	// Remote mode: STUN/TURN servers (rtc.ParseICEServer syntax) and whether
 	// to accept the agent's private, loopback and link-local candidates.
 	ICEServers   []string
@@ -51,6 +58,9 @@ type Config struct {
 	NoEchoCancellation bool
 	NoiseSuppression   bool
 	GainControl        bool
+	// ReconnectAttempts caps the new sessions tried after a connection is
+	// lost mid-call; 0 means DefaultReconnectAttempts.
+	ReconnectAttempts int
 	// Local mode: Echo makes the agent play each turn back instead of
 	// conversing (for checking the sound path); Brain chooses the
 	// conversation's providers.
@@ -92,6 +102,14 @@ type Status struct {
 	Providers string
 	// Avatar is the avatar pack's preload.
 	Avatar AvatarStatus
+	// Muted: the microphone sends silence (SetMuted).
+	Muted bool
+	// Camera: the camera is on (SetCamera): shown in SelfView and sent in
+	// calls.
+	Camera bool
+	// Stats are the connection's statistics (RTT, jitter, loss, bit
+	// rates), refreshed every StatsInterval in a call; nil otherwise.
+	Stats *call.Stats
 }
 
 // App is one running client.
@@ -107,8 +125,9 @@ type App struct {
 	agent    *localagent.Agent
 	ready    chan struct{} // closed when the local agent has started (or failed)
 	agentErr error
-	pending  bool   // new settings wait for the call to end
-	logged   Status // the last status logged
+	pending  bool      // new settings wait for the call to end
+	applied  *Settings // the settings last configured, nil before
+	logged   Status    // the last status logged
 	hw       *historyWriter
 	devs     *device.Context
 	att      *attempt // the current call attempt, nil before the first
@@ -116,7 +135,9 @@ type App struct {
 	hist     *history.Store
 	histMu   sync.Mutex // serialises opening the history
 	store    *cache.Store
-	storeMu  sync.Mutex // serialises opening the asset cache
+	storeMu  sync.Mutex     // serialises opening the asset cache
+	cam      *camera.Source // the camera while it is on (under mu)
+	camMu    sync.Mutex     // serialises SetCamera
 	avatar   avatarState
 	bg       sync.WaitGroup // avatar loading
 	bgCtx    context.Context
@@ -157,7 +178,8 @@ func (a *App) History() (*history.Store, error) {
 type attempt struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
-	call    *call.Call // set once connected (under App.mu)
+	call    *call.Call     // set once connected (under App.mu)
+	sentCam *camera.Source // the camera the call was dialled with
 	mic     audio.Source
 	speaker audio.Sink
 	ended   bool                       // under App.mu
@@ -181,13 +203,9 @@ func New(cfg Config) (*App, error) {
 	a.bgCtx, a.bgCancel = context.WithCancel(context.Background())
 	a.avatar.cached = make(chan struct{})
 	a.background(a.loadCachedAvatar)
-	if !a.status.Local {
-		close(a.ready)
-		a.background(func() { a.syncAvatar(a.bgCtx, cfg.AgentURL, cfg.Token) })
-		return a, nil
-	}
 	// Loading the speech models takes a moment: do it while the window
-	// opens. A call placed meanwhile waits for it.
+	// opens. A call placed meanwhile waits for it. (In remote mode this
+	// only starts the avatar's sync.)
 	go a.startAgent(a.ready)
 	return a, nil
 }
@@ -226,6 +244,18 @@ func (a *App) Send(text string) error {
 		return errors.New("there is no call to send the message in: press Call first")
 	}
 	return c.Send(api.Event{Type: api.TypeText, Text: text})
+}
+
+// SetMuted mutes or unmutes the microphone, in the current call and in the
+// ones placed after (the call then sends silence).
+func (a *App) SetMuted(muted bool) {
+	a.update(func(s *Status) bool {
+		s.Muted = muted
+		if a.att != nil && a.att.call != nil {
+			a.att.call.SetMuted(muted)
+		}
+		return true
+	})
 }
 
 // OnStatus sets the function that receives every status change, and the one
@@ -281,12 +311,26 @@ func (a *App) Call() {
 	a.att = att
 	a.mu.Unlock()
 	a.update(func(s *Status) bool {
-		*s = Status{State: call.Connecting, Local: s.Local, Notice: s.Notice, Providers: s.Providers}
+		*s = Status{State: call.Connecting, Local: s.Local, Notice: s.Notice, Providers: s.Providers, Muted: s.Muted, Camera: s.Camera}
 		return true
 	})
 	go a.dial(att)
 }
 
+// Reconnection after a connection lost mid-call: up to
+// DefaultReconnectAttempts new sessions, ReconnectBackoff apart at first
+// and doubling up to maxBackoff (0.5 + 1 + 2 + 4 + 8 + 8 s: about 24 s of
+// trying, plus each attempt's own connect time).
+const (
+	DefaultReconnectAttempts = 6
+	ReconnectBackoff         = 500 * time.Millisecond
+	maxBackoff               = 8 * time.Second
+)
+
+// dial runs one attempt: it connects, then watches the call until it ends;
+// a connection lost mid-call is redialled (a new session, the same
+// conversation and transcript) until it comes back or the attempts run
+// out.
 func (a *App) dial(att *attempt) {
 	start := time.Now()
 	select {
@@ -297,34 +341,142 @@ func (a *App) dial(att *attempt) {
 	}
 	a.mu.Lock()
 	agentErr := a.agentErr
+	att.conv = history.NewConversation(start)
 	a.mu.Unlock()
 	if agentErr != nil {
 		a.finish(att, agentErr)
 		return
 	}
-	agentURL, token := a.cfg.AgentURL, a.cfg.Token
-	a.mu.Lock()
-	if a.agent != nil {
-		agentURL, token = a.agent.URL, a.agent.Token
-	}
-	a.mu.Unlock()
-	a.mu.Lock()
-	att.conv = history.NewConversation(start)
-	a.mu.Unlock()
 	if err := a.openDevices(att); err != nil {
 		a.finish(att, err)
 		return
 	}
-	factory, err := rtc.NewForAgent(agentURL, a.cfg.ICEServers, a.cfg.AllowPrivate)
-	if err != nil {
-		a.finish(att, err)
-		return
+	c, err := a.connect(att, start)
+	for {
+		if err != nil {
+			a.finish(att, err)
+			return
+		}
+		if !a.connected(att, c) {
+			c.Hangup() // Hang up was pressed while connecting
+			a.finish(att, nil)
+			return
+		}
+		<-c.Done()
+		err = c.Err()
+		if !errors.Is(err, call.ErrConnectionLost) || att.ctx.Err() != nil {
+			a.finish(att, err)
+			return
+		}
+		a.log.Warn("connection lost mid-call: reconnecting", "err", err)
+		c, err = a.reconnect(att, err)
 	}
-	c, err := call.Dial(att.ctx, call.Config{
+}
+
+// reconnect dials again after the connection was lost (lost), with
+// backoff, showing each attempt in the status. It returns the new call, or
+// the error to end the attempt with.
+func (a *App) reconnect(att *attempt, lost error) (*call.Call, error) {
+	wait := ReconnectBackoff
+	err := lost
+	attempts := cmp.Or(a.cfg.ReconnectAttempts, DefaultReconnectAttempts)
+	for try := 1; try <= attempts; try++ {
+		msg := fmt.Sprintf("The connection to the agent was lost. Reconnecting (attempt %d of %d)…", try, attempts)
+		if try > 1 {
+			msg = fmt.Sprintf("Still reconnecting (attempt %d of %d): %s", try, attempts, call.Describe(err))
+		}
+		a.update(func(s *Status) bool {
+			if a.att != att || att.ended {
+				return false
+			}
+			s.State, s.Message, s.AgentState = call.Reconnecting, msg, ""
+			s.Stats = nil
+			a.resetAvatar()
+			return true
+		})
+		select {
+		case <-time.After(wait):
+		case <-att.ctx.Done():
+			return nil, att.ctx.Err()
+		}
+		wait = min(2*wait, maxBackoff)
+		var c *call.Call
+		c, err = a.connect(att, time.Now())
+		if err == nil {
+			a.log.Info("reconnected", "attempt", try)
+			return c, nil
+		}
+		if !retryable(err) || att.ctx.Err() != nil {
+			return nil, err
+		}
+		a.log.Info("reconnect failed", "attempt", try, "err", err)
+	}
+	return nil, &gaveUp{attempts: attempts, last: err}
+}
+
+// gaveUp ends a call whose reconnection attempts all failed.
+type gaveUp struct {
+	attempts int
+	last     error // the last attempt's error
+}
+
+func (g *gaveUp) Error() string {
+	return fmt.Sprintf("%v; gave up after %d attempts to reconnect: %v", call.ErrConnectionLost, g.attempts, g.last)
+}
+
+func (g *gaveUp) Unwrap() error { return call.ErrConnectionLost }
+
+// describe is call.Describe, and what reconnecting tried.
+func describe(err error) string {
+	var g *gaveUp
+	if errors.As(err, &g) {
+		return fmt.Sprintf("The connection to the agent was lost and %d attempts to reconnect failed (the last: %s). Press Try again to call again.",
+			g.attempts, strings.TrimSuffix(call.Describe(g.last), "."))
+	}
+	return call.Describe(err)
+}
+
+// retryable reports whether a failed connect is worth trying again while
+// reconnecting: the agent unreachable, busy, slow, or the connection
+// failing again; not a refused token or a request the agent rejects.
+func retryable(err error) bool {
+	var se *signal.StatusError
+	switch {
+	case errors.As(err, &se):
+		return se.Status == http.StatusServiceUnavailable || se.Status >= 500
+	case errors.Is(err, signal.ErrUnreachable), errors.Is(err, call.ErrConnectTimeout),
+		errors.Is(err, call.ErrConnectionLost), errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	return false
+}
+
+// connect places one call to the current agent with att's devices.
+func (a *App) connect(att *attempt, start time.Time) (*call.Call, error) {
+	a.mu.Lock()
+	agentURL, token := a.cfg.AgentURL, a.cfg.Token
+	if a.agent != nil {
+		agentURL, token = a.agent.URL, a.agent.Token
+	}
+	iceServers, allowPrivate := a.cfg.ICEServers, a.cfg.AllowPrivate
+	a.mu.Unlock()
+	factory, err := rtc.NewForAgent(agentURL, iceServers, allowPrivate)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	cam := a.cam
+	att.sentCam = cam
+	a.mu.Unlock()
+	cfg := call.Config{
 		AgentURL: agentURL, Token: token, Factory: factory,
 		Mic: att.mic, Speaker: att.speaker, Log: a.cfg.Log, Start: start,
-		EchoCancel: a.echoConfig(),
-	}, call.Callbacks{
+		EchoCancel: a.echoConfig(), CameraPreset: a.preset(),
+	}
+	if cam != nil {
+		cfg.Camera = cam
+	}
+	c, err := call.Dial(att.ctx, cfg, call.Callbacks{
 		OnMicLevel: func(l float64) {
 			a.mu.Lock()
 			cb := a.onLevel
@@ -332,27 +484,40 @@ func (a *App) dial(att *attempt) {
 			cb(l)
 		},
 		OnEvent: func(e api.Event) { a.onEvent(att, e) },
-		OnEnd:   func(err error) { a.finish(att, err) },
 	})
 	if err != nil {
-		a.finish(att, err)
-		return
+		return nil, err
 	}
-	hungUp := false
+	return c, nil
+}
+
+// connected makes c att's call and shows it; false when Hang up was
+// pressed meanwhile. A camera switched on or off while c was connecting
+// is switched in c now.
+func (a *App) connected(att *attempt, c *call.Call) bool {
+	a.camMu.Lock()
+	defer a.camMu.Unlock()
+	ok := false
+	var cam *camera.Source
 	a.update(func(s *Status) bool {
 		if att.ctx.Err() != nil || att.ended {
-			hungUp = true // Hang up was pressed while connecting
 			return false
 		}
+		ok = true
 		att.call = c
-		s.State, s.ConnectTime = call.InCall, c.Metrics().ConnectTime
+		c.SetMuted(s.Muted)
+		cam = a.cam
+		s.State, s.ConnectTime, s.Message = call.InCall, c.Metrics().ConnectTime, ""
 		return true
 	})
-	if hungUp {
-		c.Hangup() // OnEnd finishes the attempt
-		return
+	if !ok {
+		return false
 	}
-	go a.watchEcho(att, c)
+	if cam != att.sentCam {
+		a.sendCamera(c, cam)
+	}
+	go a.watch(att, c)
+	return true
 }
 
 // currentCall returns the connected call, or nil.
@@ -390,36 +555,42 @@ func (a *App) echoConfig() *aec.Config {
 	return &aec.Config{NoiseSuppression: a.cfg.NoiseSuppression, GainControl: a.cfg.GainControl}
 }
 
-// watchEcho tells the person, once per call each, when the echo canceller
-// diverged or the speaker's and microphone's clocks drift apart.
-func (a *App) watchEcho(att *attempt, c *call.Call) {
-	tick := time.NewTicker(2 * time.Second)
+// watch follows a connected call until it ends: once a second it
+// publishes the call's statistics, and it tells the person, once per call
+// each, when the echo canceller diverged or the speaker's and microphone's
+// clocks drift apart.
+func (a *App) watch(att *attempt, c *call.Call) {
+	tick := time.NewTicker(StatsInterval)
 	defer tick.Stop()
 	var last call.EchoStats
 	var toldReset, toldDrift bool
 	for {
 		select {
-		case <-att.done:
+		case <-c.Done():
 			return
 		case <-tick.C:
 		}
-		e := c.Metrics().Echo
-		if !e.On {
-			return
+		st := c.Stats()
+		msg := ""
+		if e := c.Metrics().Echo; e.On {
+			msg = echoNotice(last, e, &toldReset, &toldDrift)
+			last = e
 		}
-		msg := echoNotice(last, e, &toldReset, &toldDrift)
-		last = e
-		if msg != "" {
-			a.update(func(s *Status) bool {
-				if a.att != att || att.ended {
-					return false
-				}
+		a.update(func(s *Status) bool {
+			if a.att != att || att.ended || att.call != c {
+				return false
+			}
+			s.Stats = &st
+			if msg != "" {
 				s.Notice = msg
-				return true
-			})
-		}
+			}
+			return true
+		})
 	}
 }
+
+// StatsInterval is how often Status.Stats is refreshed during a call.
+const StatsInterval = time.Second
 
 // onEvent applies one event from the agent to the status (and the
 // history).
@@ -537,12 +708,12 @@ func (a *App) finish(att *attempt, err error) {
 			if a.att != att {
 				return false
 			}
-			s.AgentState = ""
+			s.AgentState, s.Stats = "", nil
 			a.resetAvatar()
 			if err == nil || errors.Is(err, context.Canceled) {
 				s.State, s.Message = call.Ended, ""
 			} else {
-				s.State, s.Message = call.Failed, call.Describe(err)
+				s.State, s.Message = call.Failed, describe(err)
 			}
 			return true
 		})
@@ -578,33 +749,40 @@ func (a *App) Hangup() {
 // openDevices opens the microphone and speaker for att, without holding the
 // app's lock (a backend can take a while).
 func (a *App) openDevices(att *attempt) error {
-	a.mu.Lock()
-	devs := a.devs
-	a.mu.Unlock()
-	if devs == nil {
-		d, err := device.NewContext(a.cfg.Log)
-		if err != nil {
-			return err
-		}
-		a.mu.Lock()
-		if a.devs == nil {
-			a.devs = d
-		} else {
-			d.Close()
-		}
-		devs = a.devs
-		a.mu.Unlock()
-	}
-	mic, err := devs.OpenCapture(a.cfg.MicID)
+	devs, err := a.soundSystem()
 	if err != nil {
 		return err
 	}
-	spk, err := devs.OpenPlayback(a.cfg.SpeakerID)
+	a.mu.Lock()
+	micID, spkID := a.cfg.MicID, a.cfg.SpeakerID
+	a.mu.Unlock()
+	var notices []string
+	mic, err := devs.OpenCapture(micID)
+	if errors.Is(err, device.ErrNoDevice) && micID != "" {
+		notices = append(notices, fmt.Sprintf("The microphone “%s” is not connected: using the default microphone.", micID))
+		mic, err = devs.OpenCapture("")
+	}
+	if err != nil {
+		return err
+	}
+	spk, err := devs.OpenPlayback(spkID)
+	if errors.Is(err, device.ErrNoDevice) && spkID != "" {
+		notices = append(notices, fmt.Sprintf("The speaker “%s” is not connected: using the default speaker.", spkID))
+		spk, err = devs.OpenPlayback("")
+	}
 	if err != nil {
 		mic.Close()
 		return err
 	}
 	att.mic, att.speaker = mic, spk
+	if len(notices) > 0 {
+		msg := strings.Join(notices, " ")
+		a.log.Warn("saved device missing", "notice", msg)
+		a.update(func(s *Status) bool {
+			s.Notice = msg
+			return true
+		})
+	}
 	return nil
 }
 
@@ -618,6 +796,7 @@ func (a *App) Close() error {
 	a.closed = true
 	a.mu.Unlock()
 	a.Hangup()
+	a.SetCamera(false)
 	a.hw.close() // the last turns reach the history
 	<-a.Ready()
 	a.bgCancel()

@@ -11,6 +11,7 @@ import (
 	"github.com/parley-app/parley/agent/brain"
 	"github.com/parley-app/parley/agent/provider/openai"
 	"github.com/parley-app/parley/app/localagent"
+	"github.com/parley-app/parley/media/camera"
 )
 
 // Where speech-to-text and speech run, for Settings.STT and Settings.TTS.
@@ -34,6 +35,26 @@ type Settings struct {
 	Memory                   bool
 	// Sound: echo cancellation is on unless NoEchoCancellation (headphones).
 	NoEchoCancellation, NoiseSuppression, GainControl bool
+
+	// Connection: Remote calls the agent at AgentURL with Token (remote
+	// mode); otherwise the agent runs inside the app (local mode).
+	Remote          bool
+	AgentURL, Token string
+	// Devices, by the ID or name their lists give ("" for the system
+	// default): microphone and speaker (media/device), camera (media/camera).
+	Mic, Speaker, Camera string
+	// VideoPreset names the camera's size and bit rate (camera.Presets);
+	// "" for camera.DefaultPreset.
+	VideoPreset string
+}
+
+// ai is s without what the local agent does not depend on: the sound,
+// connection and device settings.
+func (s Settings) ai() Settings {
+	s.NoEchoCancellation, s.NoiseSuppression, s.GainControl = false, false, false
+	s.Remote, s.AgentURL, s.Token = false, "", ""
+	s.Mic, s.Speaker, s.Camera, s.VideoPreset = "", "", "", ""
+	return s
 }
 
 // Check says, in words for a person, what is wrong with s (nil if nothing).
@@ -55,6 +76,14 @@ func (s Settings) Check() error {
 	}
 	if s.EndSilence != 0 && (s.EndSilence < 200*time.Millisecond || s.EndSilence > 3*time.Second) {
 		return errors.New("the pause that ends your turn should be between 0.2 and 3 seconds")
+	}
+	if s.Remote {
+		if _, err := CheckAgentURL(s.AgentURL); err != nil {
+			return err
+		}
+	}
+	if _, ok := camera.PresetByName(s.VideoPreset); s.VideoPreset != "" && !ok {
+		return fmt.Errorf("unknown video quality %q", s.VideoPreset)
 	}
 	return nil
 }
@@ -83,21 +112,33 @@ func ListModels(ctx context.Context, baseURL, key string) ([]string, error) {
 	return openai.ListModels(ctx, openai.Config{BaseURL: baseURL, APIKey: key, Timeout: 5 * time.Second})
 }
 
-// Configure applies new AI settings to the local agent: it restarts the
-// agent with them now when no call is running, or when the current call
-// ends. In remote mode the agent's operator chooses, and Configure only
-// checks s. It returns s.Check's error.
+// Configure applies new settings. The sound and device settings apply to
+// the next call. The connection and AI settings restart the agent: the
+// in-process one is restarted with the new providers, or stopped when the
+// app switches to a remote agent (whose operator chooses the providers);
+// that happens now when no call is running, else when the current call
+// ends. It returns s.Check's error.
 func (a *App) Configure(s Settings) error {
 	if err := s.Check(); err != nil {
 		return err
 	}
+	if s.Remote {
+		s.AgentURL, _ = CheckAgentURL(s.AgentURL)
+	} else {
+		s.AgentURL, s.Token = "", ""
+	}
 	a.mu.Lock()
 	a.cfg.NoEchoCancellation, a.cfg.NoiseSuppression, a.cfg.GainControl = s.NoEchoCancellation, s.NoiseSuppression, s.GainControl
-	if a.agent == nil && !a.status.Local {
-		a.mu.Unlock()
-		return nil // remote mode: the sound settings apply to the next call
-	}
+	a.cfg.MicID, a.cfg.SpeakerID, a.cfg.CameraID, a.cfg.VideoPreset = s.Mic, s.Speaker, s.Camera, s.VideoPreset
+	moved := s.AgentURL != a.cfg.AgentURL || s.Token != a.cfg.Token
+	a.cfg.AgentURL, a.cfg.Token = s.AgentURL, s.Token
+	restart := moved || (!s.Remote && (a.applied == nil || s.ai() != a.applied.ai()))
+	a.applied = &s
 	a.cfg.Brain, a.cfg.Memory = s.Brain(), s.Memory
+	if !restart {
+		a.mu.Unlock()
+		return nil
+	}
 	busy := a.att != nil && !a.att.ended
 	a.pending = busy
 	a.mu.Unlock()
@@ -108,8 +149,9 @@ func (a *App) Configure(s Settings) error {
 }
 
 // restartAgent replaces the local agent with one built from the current
-// config, in the background; calls placed meanwhile wait for it. Restarts
-// run one after another: each closes the agent the one before it started.
+// config (or with none, in remote mode), in the background; calls placed
+// meanwhile wait for it. Restarts run one after another: each closes the
+// agent the one before it started.
 func (a *App) restartAgent() {
 	a.mu.Lock()
 	if a.closed {
@@ -133,12 +175,23 @@ func (a *App) restartAgent() {
 	}()
 }
 
-// startAgent starts the local agent from a.cfg and closes ready.
+// startAgent starts the local agent from a.cfg and closes ready. In
+// remote mode it only switches the status and the avatar to the remote
+// agent.
 func (a *App) startAgent(ready chan struct{}) {
 	defer close(ready)
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
+		return
+	}
+	if remote, token := a.cfg.AgentURL, a.cfg.Token; remote != "" {
+		a.mu.Unlock()
+		a.update(func(s *Status) bool {
+			s.Local, s.Notice, s.Providers = false, "", ""
+			return true
+		})
+		a.background(func() { a.syncAvatar(a.bgCtx, remote, token) })
 		return
 	}
 	bc, echo := a.cfg.Brain, a.cfg.Echo
@@ -163,6 +216,7 @@ func (a *App) startAgent(ready chan struct{}) {
 		notice = "" // a fresh start clears an old problem
 	}
 	a.update(func(s *Status) bool {
+		s.Local = true
 		s.Notice = notice
 		s.Providers = ""
 		if la != nil && la.Brain != nil {

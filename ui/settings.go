@@ -3,8 +3,10 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -12,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/parley-app/parley/app"
+	"github.com/parley-app/parley/media/camera"
 )
 
 // Preference keys of the AI settings (Fyne preferences, kept per user by
@@ -32,6 +35,13 @@ const (
 	prefNoAEC      = "sound.no_echo_cancellation"
 	prefNoise      = "sound.noise_suppression"
 	prefAGC        = "sound.gain_control"
+	prefRemote     = "connection.remote"
+	prefAgentURL   = "connection.agent_url"
+	prefToken      = "connection.token"
+	prefMic        = "devices.microphone"
+	prefSpeaker    = "devices.speaker"
+	prefCamera     = "devices.camera"
+	prefPreset     = "video.preset"
 )
 
 // LoadSettings reads the AI settings from p (defaults where unset).
@@ -48,6 +58,10 @@ func LoadSettings(p fyne.Preferences) app.Settings {
 		NoEchoCancellation: p.Bool(prefNoAEC),
 		NoiseSuppression:   p.Bool(prefNoise),
 		GainControl:        p.Bool(prefAGC),
+
+		Remote: p.Bool(prefRemote), AgentURL: p.String(prefAgentURL), Token: p.String(prefToken),
+		Mic: p.String(prefMic), Speaker: p.String(prefSpeaker), Camera: p.String(prefCamera),
+		VideoPreset: p.String(prefPreset),
 	}
 }
 
@@ -68,19 +82,48 @@ func SaveSettings(p fyne.Preferences, s app.Settings) {
 	p.SetBool(prefNoAEC, s.NoEchoCancellation)
 	p.SetBool(prefNoise, s.NoiseSuppression)
 	p.SetBool(prefAGC, s.GainControl)
+	p.SetBool(prefRemote, s.Remote)
+	p.SetString(prefAgentURL, s.AgentURL)
+	p.SetString(prefToken, s.Token)
+	p.SetString(prefMic, s.Mic)
+	p.SetString(prefSpeaker, s.Speaker)
+	p.SetString(prefCamera, s.Camera)
+	p.SetString(prefPreset, s.VideoPreset)
 }
 
-// Configurer applies settings (app.App does).
+// Configurer applies settings and lists the devices to choose from
+// (app.App does).
 type Configurer interface {
 	Configure(app.Settings) error
+	Devices() (app.Devices, error)
 }
 
-// SettingsWindow is the AI and sound settings: where the language model
-// is, which speech-to-text and text-to-speech to use, the system prompt, the
-// pause that ends a turn, memory, and echo cancellation, noise suppression
-// and gain control.
+// SettingsWindow is the app's settings, in tabs: the agent (local or
+// remote, with its address and token and a connection test), the devices
+// (microphone, speaker, camera, video quality), the AI providers (where
+// the language model is, speech-to-text and text-to-speech, the system
+// prompt, the pause that ends a turn, memory), the sound processing (echo
+// cancellation, noise suppression, gain control) and the appearance.
 type SettingsWindow struct {
-	Win        fyne.Window
+	Win  fyne.Window
+	Tabs *container.AppTabs
+
+	// Agent
+	Mode       *widget.RadioGroup // choiceLocal or choiceRemote
+	AgentURL   *widget.Entry
+	Token      *widget.Entry
+	TestButton *widget.Button
+	TestResult *widget.Label
+
+	// Devices
+	Mic, Speaker, Camera *widget.Select
+	Preset               *widget.Select
+	DeviceNote           *widget.Label // a saved device that is gone, or the sound system's problem
+	mic, speaker, camera *devicePicker
+	devices              app.Devices
+	listed               bool // devices holds a complete listing
+
+	// AI
 	LLMURL     *widget.Entry
 	LLMKey     *widget.Entry
 	Model      *widget.SelectEntry
@@ -94,29 +137,54 @@ type SettingsWindow struct {
 	Prompt     *widget.Entry
 	EndSilence *widget.Entry // seconds
 	Memory     *widget.Check
+
+	// Sound
 	EchoCancel *widget.Check
 	Noise      *widget.Check
 	Gain       *widget.Check
-	Save       *widget.Button
-	Result     *widget.Label // what Save or Find models did
 
+	// Appearance
+	Theme *widget.RadioGroup
+
+	Save   *widget.Button
+	Result *widget.Label // what Save or Find models did
+
+	app   fyne.App
 	prefs fyne.Preferences
 	conf  Configurer
-	// listModels is app.ListModels; tests replace it.
-	listModels func(ctx context.Context, url, key string) ([]string, error)
+	// listModels is app.ListModels and testConnection app.TestConnection;
+	// tests replace them.
+	listModels     func(ctx context.Context, url, key string) ([]string, error)
+	testConnection func(ctx context.Context, url, token string) (app.ConnectionReport, error)
+
+	stopOnce sync.Once
+	stop     chan struct{} // ends the device watch
 }
 
 const (
 	choiceOffline = "On this computer (pocketsphinx / espeak-ng)"
 	choiceServer  = "Through the server above"
+	choiceLocal   = "On this computer (local agent)"
+	choiceRemote  = "On another machine (remote agent)"
+	choiceDefault = "System default"
+	choiceAuto    = "First camera found"
+	notConnected  = " (not connected)"
 )
 
+// DeviceRefresh is how often the open settings window looks for devices
+// that were plugged in or removed.
+const DeviceRefresh = 2 * time.Second
+
 // NewSettingsWindow builds the settings window, filled from a's
-// preferences; Save checks, stores and applies them through c.
+// preferences; Save checks, stores and applies them through c. The device
+// lists are read when it opens and every DeviceRefresh while it is open.
 func NewSettingsWindow(a fyne.App, c Configurer) *SettingsWindow {
 	s := &SettingsWindow{
-		Win: a.NewWindow("Parley settings"), prefs: a.Preferences(), conf: c, listModels: app.ListModels,
-		LLMURL: widget.NewEntry(), LLMKey: widget.NewPasswordEntry(), Model: widget.NewSelectEntry(nil),
+		Win: a.NewWindow("Parley settings"), app: a, prefs: a.Preferences(), conf: c,
+		listModels: app.ListModels, testConnection: app.TestConnection, stop: make(chan struct{}),
+		AgentURL: widget.NewEntry(), Token: widget.NewPasswordEntry(), TestResult: widget.NewLabel(""),
+		DeviceNote: widget.NewLabel(""),
+		LLMURL:     widget.NewEntry(), LLMKey: widget.NewPasswordEntry(), Model: widget.NewSelectEntry(nil),
 		Vision:   widget.NewCheck("The model understands images: show it my camera", nil),
 		STTModel: widget.NewEntry(), TTSModel: widget.NewEntry(), Voice: widget.NewEntry(),
 		Prompt: widget.NewMultiLineEntry(), EndSilence: widget.NewEntry(),
@@ -126,8 +194,25 @@ func NewSettingsWindow(a fyne.App, c Configurer) *SettingsWindow {
 		Noise:      widget.NewCheck("Suppress background noise", nil),
 		Gain:       widget.NewCheck("Even out the loudness of my voice", nil),
 	}
+	s.Mode = widget.NewRadioGroup([]string{choiceLocal, choiceRemote}, func(string) { s.modeChanged() })
+	s.Mode.Required = true
+	s.AgentURL.SetPlaceHolder("e.g. https://gpu-box.example:8443")
+	s.Token.SetPlaceHolder("the agent's access token (parley-agent --token)")
+	s.TestButton = widget.NewButton("Test connection", s.test)
+	s.TestResult.Wrapping = fyne.TextWrapWord
+	s.mic, s.speaker, s.camera = newDevicePicker("microphone", choiceDefault), newDevicePicker("speaker", choiceDefault), newDevicePicker("camera", choiceAuto)
+	s.Mic, s.Speaker, s.Camera = s.mic.sel, s.speaker.sel, s.camera.sel
+	presets := make([]string, len(camera.Presets))
+	for i, p := range camera.Presets {
+		presets[i] = presetLabel(p)
+	}
+	s.Preset = widget.NewSelect(presets, nil)
+	s.DeviceNote.Wrapping = fyne.TextWrapWord
+	s.DeviceNote.Importance = widget.WarningImportance
 	s.STT = widget.NewRadioGroup([]string{choiceOffline, choiceServer}, nil)
 	s.TTS = widget.NewRadioGroup([]string{choiceOffline, choiceServer}, nil)
+	s.Theme = widget.NewRadioGroup([]string{ThemeSystem, ThemeLight, ThemeDark}, nil)
+	s.Theme.Required = true
 	s.LLMURL.SetPlaceHolder("empty: Ollama on this computer, if it runs (else Parley repeats what it heard)")
 	s.LLMKey.SetPlaceHolder("API key, if the server needs one")
 	s.Model.SetPlaceHolder("e.g. llama3.2 — Find models lists them")
@@ -141,8 +226,23 @@ func NewSettingsWindow(a fyne.App, c Configurer) *SettingsWindow {
 	s.Save = widget.NewButton("Save", s.save)
 	s.Save.Importance = widget.HighImportance
 	s.fill(LoadSettings(s.prefs))
+	s.Theme.SetSelected(ThemeName(s.prefs))
 
-	form := widget.NewForm(
+	agentTab := widget.NewForm(
+		widget.NewFormItem("The agent runs", s.Mode),
+		widget.NewFormItem("Agent address", s.AgentURL),
+		widget.NewFormItem("Access token", s.Token),
+		widget.NewFormItem("", s.TestButton),
+		widget.NewFormItem("", s.TestResult),
+	)
+	devicesTab := widget.NewForm(
+		widget.NewFormItem("Microphone", s.Mic),
+		widget.NewFormItem("Speaker", s.Speaker),
+		widget.NewFormItem("Camera", s.Camera),
+		widget.NewFormItem("Video quality", s.Preset),
+		widget.NewFormItem("", s.DeviceNote),
+	)
+	aiTab := widget.NewForm(
 		widget.NewFormItem("Model server", s.LLMURL),
 		widget.NewFormItem("API key", s.LLMKey),
 		widget.NewFormItem("Model", container.NewBorder(nil, nil, nil, s.FindModels, s.Model)),
@@ -152,11 +252,171 @@ func NewSettingsWindow(a fyne.App, c Configurer) *SettingsWindow {
 		widget.NewFormItem("System prompt", s.Prompt),
 		widget.NewFormItem("End of turn after (s)", s.EndSilence),
 		widget.NewFormItem("", s.Memory),
-		widget.NewFormItem("Sound", container.NewVBox(s.EchoCancel, s.Noise, s.Gain)),
 	)
-	s.Win.SetContent(container.NewVBox(form, s.Save, s.Result))
-	s.Win.Resize(fyne.NewSize(640, 560))
+	soundTab := container.NewVBox(s.EchoCancel, s.Noise, s.Gain)
+	s.Tabs = container.NewAppTabs(
+		container.NewTabItem("Agent", agentTab),
+		container.NewTabItem("Devices", devicesTab),
+		container.NewTabItem("AI", container.NewVScroll(aiTab)),
+		container.NewTabItem("Sound", soundTab),
+		container.NewTabItem("Appearance", widget.NewForm(widget.NewFormItem("Theme", s.Theme))),
+	)
+	s.Win.SetContent(container.NewBorder(nil, container.NewVBox(s.Save, s.Result), nil, nil, s.Tabs))
+	s.Win.Resize(fyne.NewSize(680, 560))
+	s.Win.SetOnClosed(s.Close)
+	for _, sel := range []*widget.Select{s.Mic, s.Speaker, s.Camera} {
+		sel.PlaceHolder = "Looking for devices…"
+	}
+	go s.watchDevices()
 	return s
+}
+
+// Close stops the device watch; closing the window does it.
+func (s *SettingsWindow) Close() { s.stopOnce.Do(func() { close(s.stop) }) }
+
+// watchDevices lists the devices now and every DeviceRefresh until Close.
+func (s *SettingsWindow) watchDevices() {
+	t := time.NewTicker(DeviceRefresh)
+	defer t.Stop()
+	for {
+		d, err := s.conf.Devices()
+		select {
+		case <-s.stop:
+			return
+		default:
+		}
+		fyne.Do(func() { s.showDevices(d, err) })
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// presetLabel is how a video preset reads in the picker.
+func presetLabel(p camera.Preset) string {
+	return fmt.Sprintf("%d×%d at %d kbit/s", p.Width, p.Height, p.BitRate/1000)
+}
+
+// modeChanged enables the remote agent's fields only in remote mode.
+func (s *SettingsWindow) modeChanged() {
+	if s.Mode.Selected == choiceRemote {
+		s.AgentURL.Enable()
+		s.Token.Enable()
+		s.TestButton.Enable()
+		return
+	}
+	s.AgentURL.Disable()
+	s.Token.Disable()
+	s.TestButton.Disable()
+}
+
+// devicePicker is one device picker: the value saved (a device name or ID,
+// "" for the default) and the values of the devices listed, in the order of
+// their labels.
+type devicePicker struct {
+	sel    *widget.Select
+	what   string // "microphone"
+	def    string // the first option, meaning the default
+	want   string // the chosen value, kept while its device is gone
+	values []string
+}
+
+func newDevicePicker(what, def string) *devicePicker {
+	p := &devicePicker{what: what, def: def}
+	p.sel = widget.NewSelect(nil, p.chosen)
+	return p
+}
+
+// chosen follows the person's pick.
+func (p *devicePicker) chosen(label string) {
+	i := slices.Index(p.sel.Options, label)
+	switch {
+	case label == p.def || i < 0:
+		p.want = ""
+	case i-1 < len(p.values):
+		p.want = p.values[i-1]
+	} // else: the gone device, still wanted
+}
+
+// show lists the devices (values and their labels) and selects the wanted
+// one; it returns a note when the wanted device is gone.
+func (p *devicePicker) show(values, labels []string) string {
+	p.values = values
+	opts := append([]string{p.def}, labels...)
+	selected, note := p.def, ""
+	if p.want != "" {
+		if i := slices.Index(values, p.want); i >= 0 {
+			selected = labels[i]
+		} else {
+			selected = p.want + notConnected
+			opts = append(opts, selected)
+			note = fmt.Sprintf("The %s “%s” is not connected: calls use the %s until it is back.", p.what, p.want, strings.ToLower(p.def))
+		}
+	}
+	want := p.want
+	p.sel.SetOptions(opts)
+	p.sel.SetSelected(selected)
+	p.want = want
+	return note
+}
+
+// showDevices fills the pickers from d, keeping what is chosen; a saved
+// device that is gone stays chosen, marked not connected, with a note that
+// calls use the default until it is back.
+func (s *SettingsWindow) showDevices(d app.Devices, err error) {
+	if err == nil && s.listed && s.devices.Equal(d) {
+		return // nothing was plugged in or removed
+	}
+	s.devices, s.listed = d, err == nil
+	var mics, spks, camIDs, camLabels []string
+	for _, m := range d.Mics {
+		mics = append(mics, m.Name)
+	}
+	for _, m := range d.Speakers {
+		spks = append(spks, m.Name)
+	}
+	for _, c := range d.Cameras {
+		camIDs, camLabels = append(camIDs, c.ID), append(camLabels, c.Label)
+	}
+	var notes []string
+	for _, n := range []string{s.mic.show(mics, mics), s.speaker.show(spks, spks), s.camera.show(camIDs, camLabels)} {
+		if n != "" {
+			notes = append(notes, n)
+		}
+	}
+	if err != nil {
+		notes = append(notes, "The sound system could not list the microphones and speakers: "+err.Error())
+	}
+	s.DeviceNote.SetText(strings.Join(notes, "\n"))
+	s.DeviceNote.Hidden = len(notes) == 0
+	s.DeviceNote.Refresh()
+}
+
+// test asks the agent at the address given what it is, off the UI
+// goroutine, and says what it found.
+func (s *SettingsWindow) test() {
+	url, token := strings.TrimSpace(s.AgentURL.Text), strings.TrimSpace(s.Token.Text)
+	s.TestButton.Disable()
+	s.TestResult.Importance = widget.MediumImportance
+	s.TestResult.SetText("Asking the agent…")
+	go func() {
+		rep, err := s.testConnection(context.Background(), url, token)
+		fyne.Do(func() {
+			s.TestButton.Enable()
+			if err != nil {
+				s.TestResult.Importance = widget.DangerImportance
+				s.TestResult.SetText(err.Error())
+				return
+			}
+			s.TestResult.Importance = widget.SuccessImportance
+			if !rep.SameVersion {
+				s.TestResult.Importance = widget.WarningImportance
+			}
+			s.TestResult.SetText(rep.Summary())
+		})
+	}()
 }
 
 func (s *SettingsWindow) fill(v app.Settings) {
@@ -180,6 +440,20 @@ func (s *SettingsWindow) fill(v app.Settings) {
 	s.EchoCancel.SetChecked(!v.NoEchoCancellation)
 	s.Noise.SetChecked(v.NoiseSuppression)
 	s.Gain.SetChecked(v.GainControl)
+	if v.Remote {
+		s.Mode.SetSelected(choiceRemote)
+	} else {
+		s.Mode.SetSelected(choiceLocal)
+	}
+	s.AgentURL.SetText(v.AgentURL)
+	s.Token.SetText(v.Token)
+	s.modeChanged()
+	s.mic.want, s.speaker.want, s.camera.want = v.Mic, v.Speaker, v.Camera
+	preset, ok := camera.PresetByName(v.VideoPreset)
+	if !ok {
+		preset = camera.DefaultPreset
+	}
+	s.Preset.SetSelected(presetLabel(preset))
 }
 
 func choice(kind string) string {
@@ -205,6 +479,13 @@ func (s *SettingsWindow) read() (app.Settings, error) {
 		TTS: kind(s.TTS.Selected), TTSModel: strings.TrimSpace(s.TTSModel.Text), Voice: strings.TrimSpace(s.Voice.Text),
 		SystemPrompt: strings.TrimSpace(s.Prompt.Text), Memory: s.Memory.Checked,
 		NoEchoCancellation: !s.EchoCancel.Checked, NoiseSuppression: s.Noise.Checked, GainControl: s.Gain.Checked,
+		Remote: s.Mode.Selected == choiceRemote, AgentURL: strings.TrimSpace(s.AgentURL.Text), Token: strings.TrimSpace(s.Token.Text),
+		Mic: s.mic.want, Speaker: s.speaker.want, Camera: s.camera.want,
+	}
+	for _, p := range camera.Presets {
+		if presetLabel(p) == s.Preset.Selected && p != camera.DefaultPreset {
+			v.VideoPreset = p.Name
+		}
 	}
 	if t := strings.TrimSpace(s.EndSilence.Text); t != "" {
 		sec, err := strconv.ParseFloat(strings.ReplaceAll(t, ",", "."), 64)
@@ -228,7 +509,8 @@ func (s *SettingsWindow) save() {
 		return
 	}
 	SaveSettings(s.prefs, v)
-	s.Result.SetText("Saved. The agent restarts with these settings (after the current call, if one is running).")
+	SetTheme(s.app, s.Theme.Selected)
+	s.Result.SetText("Saved. Devices and sound apply to the next call; the agent and AI settings apply now, or when the current call ends.")
 	s.Result.Importance = widget.SuccessImportance
 	s.Result.Refresh()
 }

@@ -6,12 +6,16 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"image"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/parley-app/parley/agent/api"
@@ -32,44 +36,68 @@ type Caller interface {
 	OnStatus(status func(app.Status), level func(float64))
 	History() (*history.Store, error)
 	Send(text string) error
+	SetMuted(muted bool)
+	SetCamera(on bool)
+	SelfView() image.Image
 	Animator
 	Configurer
 }
 
 // Window is the main call window's widgets.
 type Window struct {
-	caller  Caller
-	Win     fyne.Window
-	Button  *widget.Button
+	caller Caller
+	prefs  fyne.Preferences
+	Win    fyne.Window
+
+	// Call controls: Call / Hang up (Try again after a failure), mute,
+	// camera on/off, and the microphone's level.
+	Button *widget.Button
+	Mute   *widget.Button
+	Camera *widget.Button
+	Level  *widget.ProgressBar
+
+	// The badge: mode (local / remote) and the call's state; the agent's
+	// state (listening, thinking, speaking) beside it.
 	State   *widget.Label
 	Agent   *widget.Label
-	Level   *widget.ProgressBar
-	Connect *widget.Label
-	Latency *widget.Label // the last turn's latencies
-	Message *widget.Label
-	Notice  *widget.Label // what the agent wants the person to know
+	Message *widget.Label // what went wrong, in words for a person
+	Notice  *widget.Label // what the agent (or the app) wants the person to know
 
 	// The conversation: the transcript and a box to type instead of speak.
 	Transcript *widget.List
-	Entry      *widget.Entry
+	Entry      *MessageEntry
 	SendButton *widget.Button
 	lines      []app.Line
+
+	// The stats panel: connection and latency.
+	StatsPanel *widget.Accordion
+	Connect    *widget.Label
+	RTT        *widget.Label
+	Jitter     *widget.Label
+	Loss       *widget.Label
+	Audio      *widget.Label // bit rates sent / received
+	Video      *widget.Label
+	Latency    *widget.Label // the last turn's latencies
+	Providers  *widget.Label // the local agent's STT · LLM · TTS
 
 	HistoryButton *widget.Button
 	History       *HistoryWindow // open history window, if any
 
 	SettingsButton *widget.Button
 	Settings       *SettingsWindow // open settings window, if any
-	Providers      *widget.Label   // the local agent's STT · LLM · TTS
 
-	Avatar *AvatarView
+	Avatar   *AvatarView
+	SelfView *SelfView
 }
 
 // openSettings shows the settings window.
 func (w *Window) openSettings(a fyne.App) {
 	if w.Settings == nil {
 		w.Settings = NewSettingsWindow(a, w.caller)
-		w.Settings.Win.SetOnClosed(func() { w.Settings = nil })
+		w.Settings.Win.SetOnClosed(func() {
+			w.Settings.Close()
+			w.Settings = nil
+		})
 	}
 	w.Settings.Win.Show()
 	w.Settings.Win.RequestFocus()
@@ -103,23 +131,43 @@ func (w *Window) openHistory(a fyne.App) {
 	}()
 }
 
+// Default and smallest sizes of the main window. The window remembers the
+// size a person gave it (Fyne preferences).
+var (
+	DefaultSize = fyne.NewSize(1200, 760)
+	MinSize     = fyne.NewSize(800, 600)
+)
+
+const (
+	prefWidth  = "window.width"
+	prefHeight = "window.height"
+)
+
 // NewWindow builds the main window in a and binds it to c.
 func NewWindow(a fyne.App, c Caller) *Window {
 	w := &Window{
 		caller:    c,
+		prefs:     a.Preferences(),
 		Win:       a.NewWindow("Parley"),
 		State:     widget.NewLabel(""),
 		Agent:     widget.NewLabel(""),
 		Level:     widget.NewProgressBar(),
 		Connect:   widget.NewLabel(""),
+		RTT:       widget.NewLabel(""),
+		Jitter:    widget.NewLabel(""),
+		Loss:      widget.NewLabel(""),
+		Audio:     widget.NewLabel(""),
+		Video:     widget.NewLabel(""),
 		Latency:   widget.NewLabel(""),
 		Message:   widget.NewLabel(""),
 		Notice:    widget.NewLabel(""),
-		Entry:     widget.NewEntry(),
 		Providers: widget.NewLabel(""),
 	}
-	w.SettingsButton = widget.NewButton("Settings", func() { w.openSettings(a) })
+	w.Entry = NewMessageEntry(w.send, w.hangup)
+	w.SettingsButton = widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), func() { w.openSettings(a) })
+	w.HistoryButton = widget.NewButtonWithIcon("History", theme.HistoryIcon(), func() { w.openHistory(a) })
 	w.Providers.Wrapping = fyne.TextWrapWord
+	w.Latency.Wrapping = fyne.TextWrapWord
 	w.Transcript = widget.NewList(
 		func() int { return len(w.lines) },
 		func() fyne.CanvasObject {
@@ -134,37 +182,53 @@ func NewWindow(a fyne.App, c Caller) *Window {
 			}
 		},
 	)
-	w.Entry.SetPlaceHolder("Type a message instead of speaking, then press Enter")
-	w.Entry.OnSubmitted = func(string) { w.send() }
-	w.SendButton = widget.NewButton("Send", w.send)
+	w.SendButton = widget.NewButtonWithIcon("Send", theme.MailSendIcon(), w.send)
 	w.Notice.Wrapping = fyne.TextWrapWord
 	w.Notice.Importance = widget.WarningImportance
-	w.Button = widget.NewButton("Call", w.toggle)
-	w.HistoryButton = widget.NewButton("History", func() { w.openHistory(a) })
-	w.Button.Importance = widget.HighImportance
-	w.Level.Max = 1
-	w.Level.TextFormatter = func() string { return "" }
 	w.Message.Wrapping = fyne.TextWrapWord
 	w.Message.Importance = widget.DangerImportance
-	form := widget.NewForm(
-		widget.NewFormItem("Status", w.State),
-		widget.NewFormItem("Agent", w.Agent),
-		widget.NewFormItem("Microphone", w.Level),
+	w.State.TextStyle = fyne.TextStyle{Bold: true}
+	w.Agent.TextStyle = fyne.TextStyle{Italic: true}
+	w.Button = widget.NewButtonWithIcon("Call", theme.MediaPlayIcon(), w.toggle)
+	w.Button.Importance = widget.HighImportance
+	w.Mute = widget.NewButtonWithIcon("Mute", theme.VolumeMuteIcon(), w.toggleMute)
+	w.Camera = widget.NewButtonWithIcon("Camera on", theme.MediaVideoIcon(), w.toggleCamera)
+	w.Level.Max = 1
+	w.Level.TextFormatter = func() string { return "" }
+
+	stats := widget.NewForm(
 		widget.NewFormItem("Connect time", w.Connect),
+		widget.NewFormItem("Round trip", w.RTT),
+		widget.NewFormItem("Jitter", w.Jitter),
+		widget.NewFormItem("Packet loss", w.Loss),
+		widget.NewFormItem("Audio", w.Audio),
+		widget.NewFormItem("Video", w.Video),
 		widget.NewFormItem("Last turn", w.Latency),
 		widget.NewFormItem("AI", w.Providers),
 	)
+	w.StatsPanel = widget.NewAccordion(widget.NewAccordionItem("Connection and latency", stats))
+
 	w.Win.SetIcon(Icon)
-	top := container.NewVBox(w.Button, form, w.Notice, w.Message)
-	bottom := container.NewVBox(container.NewBorder(nil, nil, nil, w.SendButton, w.Entry),
-		container.NewGridWithColumns(2, w.HistoryButton, w.SettingsButton))
 	w.Avatar = NewAvatarView(c)
-	split := container.NewHSplit(w.Avatar.Box, w.Transcript)
-	split.Offset = 0.45
-	w.Win.SetContent(container.NewBorder(top, bottom, nil, nil, split))
-	w.Win.Resize(fyne.NewSize(960, 720))
+	w.SelfView = NewSelfView(c)
+	top := container.NewBorder(nil, nil, container.NewHBox(w.State, w.Agent), container.NewHBox(w.HistoryButton, w.SettingsButton))
+	stage := container.NewStack(w.Avatar.Box, container.NewBorder(nil, container.NewHBox(layout.NewSpacer(), w.SelfView.Image), nil, nil))
+	controls := container.NewBorder(nil, nil, container.NewHBox(w.Button, w.Mute, w.Camera), nil, w.Level)
+	left := container.NewBorder(nil, container.NewVBox(controls, w.Notice, w.Message), nil, nil, stage)
+	typing := container.NewBorder(nil, nil, nil, w.SendButton, w.Entry)
+	right := container.NewBorder(nil, container.NewVBox(typing, w.StatsPanel), nil, nil, w.Transcript)
+	split := container.NewHSplit(left, right)
+	split.Offset = 0.55
+	w.Win.SetContent(container.NewBorder(top, nil, nil, nil, split))
+	w.Win.Resize(w.savedSize())
+	w.shortcuts()
 	w.Avatar.Start()
-	a.Lifecycle().SetOnStopped(w.Avatar.Stop)
+	w.SelfView.Start()
+	a.Lifecycle().SetOnStopped(func() {
+		w.SaveSize()
+		w.Avatar.Stop()
+		w.SelfView.Stop()
+	})
 	c.OnStatus(
 		func(s app.Status) { fyne.Do(func() { w.Render(s) }) },
 		w.levelUpdates(),
@@ -172,6 +236,93 @@ func NewWindow(a fyne.App, c Caller) *Window {
 	w.Render(c.Status())
 	return w
 }
+
+// savedSize is the size the window had when it was last closed, or
+// DefaultSize; never smaller than MinSize.
+func (w *Window) savedSize() fyne.Size {
+	width, height := w.prefs.Float(prefWidth), w.prefs.Float(prefHeight)
+	if width <= 0 || height <= 0 {
+		return DefaultSize
+	}
+	return fyne.NewSize(max(float32(width), MinSize.Width), max(float32(height), MinSize.Height))
+}
+
+// SaveSize remembers the window's size for the next launch; the app's
+// stop does it.
+func (w *Window) SaveSize() {
+	size := w.Win.Canvas().Size()
+	if size.Width < 1 || size.Height < 1 {
+		return
+	}
+	w.prefs.SetFloat(prefWidth, float64(size.Width))
+	w.prefs.SetFloat(prefHeight, float64(size.Height))
+}
+
+// shortcuts binds the keyboard: M mutes (when not typing), Ctrl+Enter
+// sends the typed message, Esc hangs up.
+func (w *Window) shortcuts() {
+	cv := w.Win.Canvas()
+	cv.SetOnTypedRune(func(r rune) {
+		if r == 'm' || r == 'M' {
+			w.toggleMute()
+		}
+	})
+	cv.SetOnTypedKey(func(k *fyne.KeyEvent) {
+		if k.Name == fyne.KeyEscape {
+			w.hangup()
+		}
+	})
+	cv.AddShortcut(SendShortcut, func(fyne.Shortcut) { w.send() })
+}
+
+// SendShortcut sends the typed message: Ctrl+Enter (Cmd+Enter on macOS).
+var SendShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}
+
+// MessageEntry is the box to type a message in: Enter or Ctrl+Enter sends
+// it, Esc hangs up (as everywhere in the window).
+type MessageEntry struct {
+	widget.Entry
+	onSend, onEscape func()
+}
+
+// NewMessageEntry returns the message box.
+func NewMessageEntry(onSend, onEscape func()) *MessageEntry {
+	e := &MessageEntry{onSend: onSend, onEscape: onEscape}
+	e.ExtendBaseWidget(e)
+	e.SetPlaceHolder("Type a message instead of speaking, then press Enter")
+	e.OnSubmitted = func(string) { onSend() }
+	return e
+}
+
+// TypedShortcut sends on Ctrl+Enter and leaves the rest to the entry.
+func (e *MessageEntry) TypedShortcut(s fyne.Shortcut) {
+	if s.ShortcutName() == SendShortcut.ShortcutName() {
+		e.onSend()
+		return
+	}
+	e.Entry.TypedShortcut(s)
+}
+
+// TypedKey hangs up on Esc and leaves the rest to the entry.
+func (e *MessageEntry) TypedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyEscape {
+		e.onEscape()
+		return
+	}
+	e.Entry.TypedKey(k)
+}
+
+// hangup ends the call or stops connecting (Esc), off the UI goroutine.
+func (w *Window) hangup() {
+	switch w.caller.Status().State {
+	case call.Connecting, call.InCall, call.Reconnecting:
+		go w.caller.Hangup() // Hangup waits for the call to stop; keep the UI responsive
+	}
+}
+
+func (w *Window) toggleMute() { w.caller.SetMuted(!w.caller.Status().Muted) }
+
+func (w *Window) toggleCamera() { go w.caller.SetCamera(!w.caller.Status().Camera) }
 
 // send sends the typed message, off the UI goroutine.
 func (w *Window) send() {
@@ -184,6 +335,7 @@ func (w *Window) send() {
 		fyne.Do(func() {
 			if err != nil {
 				w.Message.SetText(err.Error())
+				w.Message.Show()
 				return
 			}
 			w.Entry.SetText("")
@@ -255,7 +407,7 @@ func (w *Window) levelUpdates() func(float64) {
 
 func (w *Window) toggle() {
 	switch w.caller.Status().State {
-	case call.Connecting, call.InCall:
+	case call.Connecting, call.InCall, call.Reconnecting:
 		go w.caller.Hangup() // Hangup waits for the call to stop; keep the UI responsive
 	default:
 		w.caller.Call()
@@ -263,37 +415,74 @@ func (w *Window) toggle() {
 }
 
 var stateText = map[call.State]string{
-	call.Idle:       "Ready to call",
-	call.Connecting: "Connecting…",
-	call.InCall:     "In call",
-	call.Ended:      "Call ended",
-	call.Failed:     "Call failed",
+	call.Idle:         "Ready to call",
+	call.Connecting:   "Connecting…",
+	call.InCall:       "In call",
+	call.Reconnecting: "Reconnecting…",
+	call.Ended:        "Call ended",
+	call.Failed:       "Call failed",
 }
 
 // Render shows s; call it on the Fyne goroutine.
 func (w *Window) Render(s app.Status) {
-	mode := "remote agent"
+	mode := "Remote agent"
 	if s.Local {
-		mode = "local agent"
+		mode = "Local agent"
 	}
-	w.State.SetText(fmt.Sprintf("%s (%s)", stateText[s.State], mode))
+	w.State.SetText(fmt.Sprintf("%s · %s", mode, stateText[s.State]))
+	switch s.State {
+	case call.InCall:
+		w.State.Importance = widget.SuccessImportance
+	case call.Connecting, call.Reconnecting:
+		w.State.Importance = widget.WarningImportance
+	case call.Failed:
+		w.State.Importance = widget.DangerImportance
+	default:
+		w.State.Importance = widget.MediumImportance
+	}
+	w.State.Refresh()
 	w.Agent.SetText(s.AgentState)
 	switch s.State {
-	case call.Connecting, call.InCall:
+	case call.Connecting, call.InCall, call.Reconnecting:
 		w.Button.SetText("Hang up")
+		w.Button.SetIcon(theme.MediaStopIcon())
 		w.Button.Importance = widget.DangerImportance
+	case call.Failed:
+		w.Button.SetText("Try again")
+		w.Button.SetIcon(theme.MediaReplayIcon())
+		w.Button.Importance = widget.HighImportance
+		w.Level.SetValue(0)
 	default:
 		w.Button.SetText("Call")
+		w.Button.SetIcon(theme.MediaPlayIcon())
 		w.Button.Importance = widget.HighImportance
 		w.Level.SetValue(0)
 	}
 	w.Button.Refresh()
+	if s.Muted {
+		w.Mute.SetText("Unmute")
+		w.Mute.SetIcon(theme.VolumeUpIcon())
+		w.Mute.Importance = widget.WarningImportance
+	} else {
+		w.Mute.SetText("Mute")
+		w.Mute.SetIcon(theme.VolumeMuteIcon())
+		w.Mute.Importance = widget.MediumImportance
+	}
+	w.Mute.Refresh()
+	if s.Camera {
+		w.Camera.SetText("Camera off")
+	} else {
+		w.Camera.SetText("Camera on")
+	}
+	w.SelfView.Render(s.Camera)
 	if s.ConnectTime > 0 {
 		w.Connect.SetText(fmt.Sprintf("%.1f ms", float64(s.ConnectTime.Microseconds())/1000))
 	} else {
 		w.Connect.SetText("—")
 	}
+	w.renderStats(s.Stats)
 	w.Message.SetText(s.Message)
+	w.Message.Hidden = s.Message == ""
 	w.Providers.SetText(s.Providers)
 	w.Avatar.Render(s.Avatar)
 	if s.Providers == "" && !s.Local {

@@ -2,12 +2,15 @@ package ui
 
 import (
 	"errors"
+	"image"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/app"
@@ -31,6 +34,36 @@ type fakeCaller struct {
 
 	configured []app.Settings
 	frame      app.AvatarFrame
+
+	muted   []bool
+	camera  []bool
+	self    image.Image
+	devices app.Devices
+	devErr  error
+}
+
+func (f *fakeCaller) SetMuted(m bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.muted = append(f.muted, m)
+}
+
+func (f *fakeCaller) SetCamera(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.camera = append(f.camera, on)
+}
+
+func (f *fakeCaller) SelfView() image.Image {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.self
+}
+
+func (f *fakeCaller) Devices() (app.Devices, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.devices, f.devErr
 }
 
 func (f *fakeCaller) Avatar(time.Time) app.AvatarFrame {
@@ -97,7 +130,7 @@ func TestWindowFollowsTheCall(t *testing.T) {
 	fc := &fakeCaller{st: app.Status{Local: true}}
 	w := NewWindow(a, fc)
 
-	if w.Button.Text != "Call" || !strings.Contains(w.State.Text, "Ready") || !strings.Contains(w.State.Text, "local") {
+	if w.Button.Text != "Call" || !strings.Contains(w.State.Text, "Ready") || !strings.Contains(w.State.Text, "Local agent") {
 		t.Fatalf("idle window: button %q, state %q", w.Button.Text, w.State.Text)
 	}
 	test.Tap(w.Button)
@@ -123,8 +156,92 @@ func TestWindowFollowsTheCall(t *testing.T) {
 	msg := call.Describe(call.ErrConnectionLost)
 	go fc.push(app.Status{State: call.Failed, Local: true, Message: msg})
 	waitFor(t, func() bool { return w.Message.Text == msg })
-	if w.Button.Text != "Call" || w.Level.Value != 0 {
-		t.Fatalf("after a failure: button %q, level %v", w.Button.Text, w.Level.Value)
+	if w.Button.Text != "Try again" || w.Level.Value != 0 || w.Message.Hidden || !strings.Contains(w.State.Text, "Call failed") {
+		t.Fatalf("after a failure: button %q, level %v, message hidden %v, state %q", w.Button.Text, w.Level.Value, w.Message.Hidden, w.State.Text)
+	}
+	test.Tap(w.Button)
+	if fc.calls != 2 {
+		t.Fatal("Try again did not call again")
+	}
+
+	go fc.push(app.Status{State: call.Reconnecting, Message: "Reconnecting (attempt 1 of 6)…"})
+	waitFor(t, func() bool { return strings.Contains(w.State.Text, "Reconnecting") })
+	if w.Button.Text != "Hang up" || !strings.Contains(w.State.Text, "Remote agent") || w.State.Importance != widget.WarningImportance {
+		t.Fatalf("reconnecting: button %q, state %q", w.Button.Text, w.State.Text)
+	}
+}
+
+// TestCallControls: mute and camera buttons and the keyboard (M, Esc,
+// Ctrl+Enter) reach the app; the self-view shows the camera while it is
+// on; the stats panel shows the connection.
+func TestCallControls(t *testing.T) {
+	a := test.NewApp()
+	defer a.Quit()
+	self := image.NewYCbCr(image.Rect(0, 0, 320, 240), image.YCbCrSubsampleRatio420)
+	fc := &fakeCaller{st: app.Status{Local: true, State: call.InCall}, self: self}
+	w := NewWindow(a, fc)
+	test.Tap(w.Mute)
+	waitFor(t, func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return len(fc.muted) == 1 && fc.muted[0] })
+	go fc.push(app.Status{Local: true, State: call.InCall, Muted: true})
+	waitFor(t, func() bool { return w.Mute.Text == "Unmute" })
+	w.Win.Canvas().Unfocus()
+	test.TypeOnCanvas(w.Win.Canvas(), "m")
+	waitFor(t, func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return len(fc.muted) == 2 && !fc.muted[1] })
+
+	test.Tap(w.Camera)
+	waitFor(t, func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return len(fc.camera) == 1 && fc.camera[0] })
+	if w.SelfView.Image.Visible() {
+		t.Fatal("the self-view shows before the camera is on")
+	}
+	go fc.push(app.Status{Local: true, State: call.InCall, Camera: true})
+	waitFor(t, func() bool { return w.Camera.Text == "Camera off" && w.SelfView.Image.Visible() })
+	waitFor(t, func() bool {
+		var img image.Image
+		fyne.DoAndWait(func() { img = w.SelfView.Image.Image })
+		return img == self
+	})
+
+	// Ctrl+Enter in the message box sends; Esc there hangs up.
+	test.Type(w.Entry, "hello")
+	w.Entry.TypedShortcut(SendShortcut)
+	waitFor(t, func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return len(fc.sent) == 1 && fc.sent[0] == "hello" })
+	w.Entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	waitFor(t, func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return fc.hangups == 1 })
+	// Esc with nothing focused hangs up too.
+	w.Win.Canvas().Unfocus()
+	w.Win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	waitFor(t, func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return fc.hangups == 2 })
+
+	st := call.Stats{RTT: 1500 * time.Microsecond, RTTSource: call.RTTFromRTCP,
+		AudioIn:  call.InboundStats{Jitter: 2 * time.Millisecond, RecentLoss: 0.05, BitRate: 32000, Packets: 100},
+		AudioOut: call.OutboundStats{BitRate: 40000, Packets: 100, RecentLoss: 0.01}}
+	go fc.push(app.Status{Local: true, State: call.InCall, Stats: &st})
+	waitFor(t, func() bool { return w.RTT.Text == "1.5 ms (RTCP)" })
+	if w.Loss.Text != "5.0 % in · 1.0 % at the agent" || w.Audio.Text != "40 kbit/s sent · 32 kbit/s received" || w.Video.Text != "none" {
+		t.Fatalf("stats: loss %q, audio %q, video %q", w.Loss.Text, w.Audio.Text, w.Video.Text)
+	}
+	go fc.push(app.Status{Local: true, State: call.Ended})
+	waitFor(t, func() bool { return w.RTT.Text == "—" })
+}
+
+// TestWindowSizeIsRemembered: the size the window had is the size it
+// opens with next time.
+func TestWindowSizeIsRemembered(t *testing.T) {
+	a := test.NewApp()
+	defer a.Quit()
+	w := NewWindow(a, &fakeCaller{st: app.Status{Local: true}})
+	if got := w.savedSize(); got != DefaultSize {
+		t.Fatalf("first launch: %v", got)
+	}
+	w.Win.Resize(fyne.NewSize(900, 640))
+	w.SaveSize()
+	w2 := NewWindow(a, &fakeCaller{st: app.Status{Local: true}})
+	if got := w2.savedSize(); got.Width != 900 || got.Height != 640 {
+		t.Fatalf("second launch: %v", got)
+	}
+	a.Preferences().SetFloat(prefWidth, 300)
+	if got := w2.savedSize(); got.Width != MinSize.Width {
+		t.Fatalf("a tiny saved size is not raised to the minimum: %v", got)
 	}
 }
 

@@ -23,6 +23,7 @@ const (
 	HealthPath      = "/healthz"            // GET: 200 "ok"
 	ManifestPath    = "/v1/assets/manifest" // GET: the avatar pack's manifest (JSON)
 	AssetPathFmt    = "/v1/assets/%s"       // GET: one asset's bytes by SHA-256 digest (lowercase hex)
+	InfoPath        = "/v1/info"            // GET: the agent's protocol version, capabilities and free session slots (Info)
 	ContentTypeSDP  = "application/sdp"     // the offer's and answer's media type
 	ContentTypeJSON = "application/json"    // error bodies
 	MaxOfferBytes   = 64 << 10              // 64 KiB: larger offers get 413
@@ -50,6 +51,31 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Info is the JSON body of GET /v1/info: what a client learns about an
+// agent before it calls (the settings' "Test connection"). Asking costs the
+// agent no session slot. The endpoint came within version 3 without a
+// version change: an agent without it answers 404 not_found.
+type Info struct {
+	// Version is the agent's ProtocolVersion.
+	Version int `json:"version"`
+	// Capabilities are what the agent's sessions can have, the words of the
+	// hello event: audio; avatar when it serves an avatar pack; video when
+	// it gives a caller whose offer receives video a live track.
+	Capabilities []string `json:"capabilities"`
+	// Sessions is how many session slots are in use: calls being served
+	// and offers being answered.
+	Sessions int `json:"sessions"`
+	// MaxSessions is the session cap; 0 means none.
+	MaxSessions int `json:"max_sessions"`
+	// Free is how many more sessions the agent would start now
+	// (MaxSessions − Sessions, at least 0); absent when there is no cap.
+	Free *int `json:"free,omitempty"`
+	// AgentVersion is the version of the agent's build (a Go module
+	// version such as v0.2.0 or a pseudo-version); absent when unknown.
+	// For people, not for deciding what the agent can do.
+	AgentVersion string `json:"agent_version,omitempty"`
+}
 
 // Event types on the data channel.
 const (

@@ -18,6 +18,7 @@ import (
 	"github.com/parley-app/parley/app/signal"
 	"github.com/parley-app/parley/media/aec"
 	"github.com/parley-app/parley/media/audio"
+	"github.com/parley-app/parley/media/camera"
 	"github.com/parley-app/parley/media/jitter"
 	"github.com/parley-app/parley/media/opus"
 	"github.com/parley-app/parley/media/rtc"
@@ -37,6 +38,14 @@ type Config struct {
 	// EchoCancel, if set, cancels the speaker's echo in the microphone
 	// before it is encoded (media/aec); nil for headphones or files.
 	EchoCancel *aec.Config
+	// Camera, if set, is sent to the agent as VP8 from the start; nil
+	// starts with the camera off (SetCamera switches it). Owned by the
+	// caller of Dial.
+	Camera Camera
+	// CameraPreset gives the camera's VP8 bit rate (bit/s) and frame rate
+	// (the frame size is the source's); the zero value means
+	// camera.DefaultPreset.
+	CameraPreset camera.Preset
 }
 
 // Callbacks receive what happens during a call. Every field may be nil. They
@@ -128,9 +137,11 @@ type Call struct {
 	v2vTurn     time.Duration // v2v of the reply playing now, for its metrics event
 	v2vFrom     time.Time     // armed by the agent's "thinking": the caller's last speech then
 	flushing    atomic.Bool   // after an interrupt: drop reply audio until the agent's silence
+	muted       atomic.Bool   // the caller muted the microphone: send silence
 
 	lips      *mouthTimeline
 	video     liveVideo
+	cam       camSender      // the caller's camera (camera.go)
 	aec       *aec.Canceller // nil without echo cancellation; used by sendMic only
 	far       *farEnd
 	echoMu    sync.Mutex
@@ -210,6 +221,9 @@ func Dial(ctx context.Context, cfg Config, cb Callbacks) (*Call, error) {
 			go run()
 		}
 	}
+	if err := c.SetCamera(cfg.Camera); err != nil && !errors.Is(err, ErrCallEnded) {
+		c.log.Warn("camera", "err", err) // the call goes on without video
+	}
 	return c, nil
 }
 
@@ -229,7 +243,7 @@ func (c *Call) connect(ctx context.Context) error {
 	if c.addWorker() {
 		go c.drainRTCP(sender)
 	}
-	if err := c.receiveVideo(); err != nil {
+	if err := c.addVideo(); err != nil {
 		return fmt.Errorf("call: video transceiver: %w", err)
 	}
 	dc, err := c.pc.CreateDataChannel(rtc.DataChannelLabel, nil)
@@ -422,6 +436,9 @@ func (c *Call) sendMic() {
 				c.echo = EchoStats{On: true, ERLE: st.ERLE, Resets: st.Resets, Drift: c.far.realigned(), Delay: st.Delay, Aligned: st.Aligned, Converged: st.Converged}
 				c.echoMu.Unlock()
 			}
+		}
+		if c.muted.Load() {
+			clear(f) // silence keeps the RTP timeline and the agent's VAD quiet
 		}
 		level := audio.Level(f)
 		c.cb.OnMicLevel(level)

@@ -19,11 +19,12 @@ import (
 type State int
 
 const (
-	Idle       State = iota // no call yet
-	Connecting              // signaling and ICE/DTLS under way
-	InCall                  // media flowing
-	Ended                   // hung up normally
-	Failed                  // could not connect, or the connection was lost
+	Idle         State = iota // no call yet
+	Connecting                // signaling and ICE/DTLS under way
+	InCall                    // media flowing
+	Ended                     // hung up normally
+	Failed                    // could not connect, or the connection was lost
+	Reconnecting              // the connection was lost mid-call; connecting again
 )
 
 func (s State) String() string {
@@ -38,6 +39,8 @@ func (s State) String() string {
 		return "ended"
 	case Failed:
 		return "failed"
+	case Reconnecting:
+		return "reconnecting"
 	}
 	return fmt.Sprintf("State(%d)", int(s))
 }

@@ -14,20 +14,14 @@ import (
 )
 
 // liveVideo keeps the latest frame of the agent's live VP8 track (hybrid
-// mode).
+// mode). The agent answers the call's send-and-receive video transceiver
+// (addVideo, camera.go) with that track; the same transceiver sends the
+// caller's camera.
 type liveVideo struct {
 	mu     sync.Mutex
 	frame  *image.YCbCr
 	at     time.Time
 	frames int
-}
-
-// receiveVideo asks for the agent's video: a receive-only video section in
-// the offer, so an agent that has something to show (hybrid mode) can
-// add its track to the answer.
-func (c *Call) receiveVideo() error {
-	_, err := c.pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
-	return err
 }
 
 // readVideo decodes the agent's VP8 track into c.video, frame by frame.

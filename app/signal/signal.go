@@ -1,6 +1,7 @@
 // Package signal is the client side of Parley's HTTP signaling
 // (docs/protocol.md): it posts the SDP offer to an agent and ends the
-// session. Local and remote mode use it alike.
+// session, and asks an agent about itself (Info). Local and remote mode use
+// it alike.
 package signal
 
 import (
@@ -20,6 +21,10 @@ import (
 
 // ErrUnreachable wraps transport failures: the agent could not be reached.
 var ErrUnreachable = errors.New("signal: agent unreachable")
+
+// ErrNotAgent wraps a success reply that is not what a Parley agent sends
+// (say, a web page from some other server at the agent's address).
+var ErrNotAgent = errors.New("signal: the reply is not a Parley agent's")
 
 // StatusError is a non-success reply from the agent, with its JSON error.
 type StatusError struct {
@@ -42,15 +47,66 @@ type Client struct {
 	http  *http.Client
 }
 
+// Option changes a Client made by New.
+type Option func(*Client)
+
+// WithHTTPClient makes the client send its requests through h instead of a
+// client of the default transport with a 15 s timeout.
+func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
 // New returns a client for the agent at baseURL (e.g. http://127.0.0.1:4321)
 // using token as the bearer token. It returns an error for a URL that is not
 // absolute http(s).
-func New(baseURL, token string) (*Client, error) {
+func New(baseURL, token string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("signal: agent URL %q must be an absolute http:// or https:// URL", baseURL)
 	}
-	return &Client{base: u, token: token, http: &http.Client{Timeout: 15 * time.Second}}, nil
+	c := &Client{base: u, token: token, http: &http.Client{Timeout: 15 * time.Second}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// maxInfoBytes bounds the body Info reads: an info document is a few
+// hundred bytes, and a big web page says enough in its first 64 KiB.
+const maxInfoBytes = 64 << 10
+
+// Info asks the agent about itself (GET /v1/info): protocol version,
+// capabilities, session slots. It starts no session. Errors:
+// ErrUnreachable (wrapped) when the agent cannot be reached, *StatusError
+// when it replies with an error status (an agent older than /v1/info
+// replies 404 with Code api.CodeNotFound), ErrNotAgent (wrapped) when a 200
+// reply is not a JSON info document.
+func (c *Client) Info(ctx context.Context) (api.Info, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.JoinPath(api.InfoPath).String(), nil)
+	if err != nil {
+		return api.Info{}, fmt.Errorf("signal: %w", err)
+	}
+	req.Header.Set("Accept", api.ContentTypeJSON)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return api.Info{}, fmt.Errorf("%w at %s: %w", ErrUnreachable, c.base.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxInfoBytes))
+	if err != nil {
+		return api.Info{}, fmt.Errorf("%w: reading the info: %w", ErrUnreachable, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return api.Info{}, statusError(resp, body)
+	}
+	var in api.Info
+	if err := json.Unmarshal(body, &in); err != nil {
+		return api.Info{}, fmt.Errorf("%w: %s %s is not JSON (Content-Type %q): %w",
+			ErrNotAgent, req.Method, req.URL.Redacted(), resp.Header.Get("Content-Type"), err)
+	}
+	if in.Version <= 0 {
+		return api.Info{}, fmt.Errorf("%w: %s %s has no protocol version", ErrNotAgent, req.Method, req.URL.Redacted())
+	}
+	return in, nil
 }
 
 // Session is a created session: the SDP answer and where to DELETE it.

@@ -16,10 +16,12 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
@@ -52,6 +54,57 @@ type Factory struct {
 	api          *webrtc.API
 	config       webrtc.Configuration
 	filterRemote bool // drop non-public candidates from remote descriptions
+	streams      *streamStats
+}
+
+// StreamStats returns the RTP stream statistics of the factory's peer
+// connection whose stats ID is id (the ID of the webrtc.PeerConnectionStats
+// in its GetStats report), by SSRC; nil once that connection has closed.
+// GetStats itself reports only inbound-rtp; these also have outbound-rtp,
+// and remote-inbound-rtp from the peer's RTCP receiver reports (loss,
+// jitter, and the round trip when the peer echoes our sender reports).
+func (f *Factory) StreamStats(id string) stats.Getter {
+	if f == nil || f.streams == nil {
+		return nil
+	}
+	if g, ok := f.streams.byID.Load(id); ok {
+		return g.(stats.Getter)
+	}
+	return nil
+}
+
+// streamStats is an interceptor factory: a pion stats interceptor per peer
+// connection, kept by the connection's ID until the connection closes.
+type streamStats struct {
+	log  logging.LoggerFactory // nil: pion's default
+	byID sync.Map              // peer connection ID → *stats.Interceptor
+}
+
+func (s *streamStats) NewInterceptor(id string) (interceptor.Interceptor, error) {
+	var opts []stats.Option
+	if s.log != nil {
+		opts = append(opts, stats.WithLoggerFactory(s.log))
+	}
+	f, err := stats.NewInterceptor(opts...)
+	if err != nil {
+		return nil, err
+	}
+	i, err := f.NewInterceptor(id)
+	if err != nil {
+		return nil, err
+	}
+	s.byID.Store(id, i)
+	return forgetOnClose{i, func() { s.byID.Delete(id) }}, nil
+}
+
+type forgetOnClose struct {
+	interceptor.Interceptor
+	forget func()
+}
+
+func (f forgetOnClose) Close() error {
+	f.forget()
+	return f.Interceptor.Close()
 }
 
 // RemoteDescription prepares a peer's SDP for SetRemoteDescription: a remote
@@ -214,12 +267,19 @@ func newFactory(s webrtc.SettingEngine, cfg webrtc.Configuration) (*Factory, err
 		return nil, fmt.Errorf("rtc: register VP8: %w", err)
 	}
 	// RTCP sender/receiver reports, NACK and TWCC, for stats and repair.
+	// Our stats interceptor comes first, innermost in the chain, so that it
+	// sees the sender reports that the report interceptor writes below it:
+	// without them a receiver report's round trip cannot be matched. (pion's
+	// own, registered by RegisterDefaultInterceptors after the report
+	// interceptor, feeds GetStats' inbound-rtp.)
+	streams := &streamStats{log: s.LoggerFactory}
 	ir := &interceptor.Registry{}
+	ir.Add(streams)
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		return nil, fmt.Errorf("rtc: interceptors: %w", err)
 	}
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(s), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
-	return &Factory{api: api, config: cfg}, nil
+	return &Factory{api: api, config: cfg, streams: streams}, nil
 }
 
 // NewOpusTrack returns a local Opus track to write 20 ms samples to.
