@@ -284,9 +284,32 @@ func (s *session) onDataChannel(dc *webrtc.DataChannel) {
 	})
 }
 
+// readRTCP reads the RTCP that comes in on a receiver (the caller's sender
+// reports) until the session ends, so pion's interceptors see it: the
+// receiver reports the session sends then echo the caller's sender
+// reports (LSR, DLSR), from which the caller measures the round trip (RFC
+// 3550 §6.4.1).
+func (s *session) readRTCP(rcv *webrtc.RTPReceiver) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			if _, _, err := rcv.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
+}
+
 // onTrack decodes the caller's Opus into 20 ms frames for the handler. Only
 // the first audio track is heard: the handler is fed from one goroutine.
-func (s *session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (s *session) onTrack(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
+	s.readRTCP(rcv)
 	if tr.Kind() == webrtc.RTPCodecTypeVideo {
 		s.onVideo(tr)
 		return

@@ -138,6 +138,7 @@ type Call struct {
 	v2vFrom     time.Time     // armed by the agent's "thinking": the caller's last speech then
 	flushing    atomic.Bool   // after an interrupt: drop reply audio until the agent's silence
 	muted       atomic.Bool   // the caller muted the microphone: send silence
+	stats       statsState    // what Stats measured last
 
 	lips      *mouthTimeline
 	video     liveVideo
@@ -358,6 +359,18 @@ func (c *Call) connect(ctx context.Context) error {
 	return nil
 }
 
+// readRTCP reads the RTCP that comes in on a receiver (the agent's sender
+// reports) until the call ends, so that our receiver reports echo them
+// and the agent can measure the round trip (RFC 3550 §6.4.1).
+func (c *Call) readRTCP(rcv *webrtc.RTPReceiver) {
+	defer c.wg.Done()
+	for {
+		if _, _, err := rcv.ReadRTCP(); err != nil {
+			return
+		}
+	}
+}
+
 // drainRTCP reads RTCP for the sender so pion's interceptors (reports, NACK)
 // run.
 func (c *Call) drainRTCP(s *webrtc.RTPSender) {
@@ -370,11 +383,14 @@ func (c *Call) drainRTCP(s *webrtc.RTPSender) {
 	}
 }
 
-func (c *Call) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (c *Call) onTrack(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 	if !c.addWorker() {
 		return
 	}
 	defer c.wg.Done()
+	if c.addWorker() {
+		go c.readRTCP(rcv)
+	}
 	if tr.Kind() == webrtc.RTPCodecTypeVideo {
 		c.readVideo(tr)
 		return

@@ -1,10 +1,8 @@
 package call
 
 import (
-	"runtime"
 	"sync"
 	"time"
-	"weak"
 
 	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/webrtc/v4"
@@ -138,29 +136,11 @@ type OutboundStats struct {
 }
 
 // statsState is what a call's Stats remembers from one call to the next.
-// It must not point to the Call (see statsOf).
 type statsState struct {
 	mu     sync.Mutex
 	base   Stats     // the counters at baseAt (zero at the connect)
 	baseAt time.Time // the last measurement of the rates, or the connect
 	last   Stats     // what Stats returned last
-}
-
-// statsOf keeps each call's statsState without keeping the call alive: an
-// entry goes when its call is garbage. (A field of Call would do, once
-// call.go has one.)
-var statsOf sync.Map // weak.Pointer[Call] → *statsState
-
-func (c *Call) statsState() *statsState {
-	k := weak.Make(c)
-	if s, ok := statsOf.Load(k); ok {
-		return s.(*statsState)
-	}
-	s, loaded := statsOf.LoadOrStore(k, &statsState{})
-	if !loaded {
-		runtime.AddCleanup(c, func(k weak.Pointer[Call]) { statsOf.Delete(k) }, k)
-	}
-	return s.(*statsState)
 }
 
 // Stats returns the call's connection statistics now. Bit rates are
@@ -172,7 +152,7 @@ func (c *Call) Stats() Stats {
 	if c == nil || c.pc == nil || c.ctx == nil {
 		return Stats{Ended: true}
 	}
-	st := c.statsState()
+	st := &c.stats
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if c.closing() {
