@@ -13,13 +13,13 @@ export LC_ALL :=
 # PulseAudio) and the real recordings the tests use.
 DEB_BUILD := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
              libxinerama-dev libxi-dev libxxf86vm-dev libxext-dev libvpx-dev libpocketsphinx-dev libspeexdsp-dev \
-             curl ca-certificates
+             curl ca-certificates xz-utils
 DEB_RUN   := xvfb xauth libgl1-mesa-dri pulseaudio pulseaudio-utils pocketsphinx-en-us espeak-ng
-DEB_TEST  := pocketsphinx-testdata alsa-utils xdotool iproute2
+DEB_TEST  := pocketsphinx-testdata alsa-utils xdotool iproute2 desktop-file-utils
 DEB_ALL   := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test bench bench-load lint clean
+.PHONY: all deps build run test bench bench-load lint clean package tarball install install-tarball uninstall
 
 all: build
 
@@ -58,7 +58,8 @@ test: build
 ## bench: connect time over 50 calls, echo round trip, transport and codec costs,
 ## conversation latencies (pipeline overhead, barge-in, the offline stack), VAD,
 ## STT and TTS costs, the avatar (cache, preload, lip sync, event bytes vs a VP8 avatar),
-## then parley-agent under 10..200 concurrent echo calls (bench-load)
+## the app's launch (window shown, ready for a call), then parley-agent under 10..200
+## concurrent echo calls (bench-load)
 bench: build
 	$(GO) test -run '^$$' -bench LocalConnect -benchtime 1x -count 1 ./app/call
 	$(GO) test -run '^$$' -bench EchoRoundTrip -benchtime 5x -count 1 ./app/headless
@@ -71,6 +72,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -count 1 ./cache ./agent/lipsync ./assets/avatar
 	$(GO) test -run '^$$' -bench AvatarPreload -benchtime 20x -count 1 ./app
 	$(GO) test -run '^$$' -bench AvatarBandwidth -benchtime 1x -count 1 ./app/call
+	$(GO) test -run '^$$' -bench Launch -benchtime 5x -count 1 .
 	$(MAKE) --no-print-directory bench-load
 
 LOAD_STEPS ?= 10,25,50,100,200
@@ -89,5 +91,57 @@ lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# Packaging and installing. `fyne` is the packaging tool of fyne.io/fyne/v2
+# v2.7.1 (cmd/fyne; fyne.io/tools is not on our module mirror), a tool in go.mod.
+# It is built with go build rather than run with `go tool fyne` because it writes
+# into its working directory, which need not be inside the module.
+DIST      ?= dist
+EXE       ?= $(BIN)/parley
+USER_BIN  ?= $(HOME)/.local/bin
+DATA_HOME := $(or $(XDG_DATA_HOME),$(HOME)/.local/share)
+ICON_DIR  := $(DATA_HOME)/icons/hicolor/256x256/apps
+
+## package: dist/Parley.tar.xz, the Linux desktop package of bin/parley (fyne
+## package): the binary, its .desktop menu entry and the icon; needs no display
+package: build
+	@$(MAKE) --no-print-directory tarball EXE=$(BIN)/parley
+
+# tarball: wrap the already-built EXE into $(DIST)/Parley.tar.xz. fyne package
+# gets the binary through --exe so that it packs it as built (cgo, our flags)
+# instead of building its own, and runs on a copy of FyneApp.toml and the icon
+# because it bumps the Build number in the FyneApp.toml it reads. It writes into
+# its working directory, hence the cd.
+tarball:
+	@test -x "$(EXE)" || { echo "$(EXE) is not an executable: run make build"; exit 1; }
+	@mkdir -p $(DIST) && stage=$$(mktemp -d) && trap 'rm -rf "$$stage"' EXIT && \
+	  mkdir "$$stage/assets" && cp FyneApp.toml "$$stage/" && cp assets/icon.png "$$stage/assets/" && \
+	  $(GO) build -o "$$stage/fyne" fyne.io/fyne/v2/cmd/fyne && \
+	  exe=$$(realpath "$(EXE)") && rm -f $(DIST)/Parley.tar.xz && cd $(DIST) && \
+	  XZ_OPT="$${XZ_OPT:--T0}" "$$stage/fyne" package -os linux --exe "$$exe" --src "$$stage"
+	@test -f $(DIST)/Parley.tar.xz && echo "wrote $(DIST)/Parley.tar.xz ($$(du -h $(DIST)/Parley.tar.xz | cut -f1))"
+
+## install: install dist/Parley.tar.xz for you, no sudo: the binary in ~/.local/bin,
+## the menu entry and icon under $XDG_DATA_HOME (~/.local/share), so Parley is in the
+## applications menu and starts by double-click
+install: package
+	@$(MAKE) --no-print-directory install-tarball
+
+# install-tarball: what the tarball's own `make user-install` does, but under
+# $XDG_DATA_HOME when it is set (where the desktop then looks for menu entries) and
+# with the icon in the hicolor theme; Exec= names the installed binary.
+install-tarball:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  tar -xJf $(DIST)/Parley.tar.xz -C "$$tmp" && \
+	  usr="$$tmp/parley/usr/local" && { [ -d "$$usr" ] || usr="$$tmp/parley/usr"; } && \
+	  install -Dm755 "$$usr/bin/parley" "$(USER_BIN)/parley" && \
+	  install -Dm644 "$$usr/share/pixmaps/Parley.png" "$(ICON_DIR)/Parley.png" && \
+	  sed 's,^Exec=parley,Exec=$(USER_BIN)/parley,' "$$usr/share/applications/Parley.desktop" >"$$tmp/Parley.desktop" && \
+	  install -Dm644 "$$tmp/Parley.desktop" "$(DATA_HOME)/applications/Parley.desktop"
+	@echo "installed $(USER_BIN)/parley and $(DATA_HOME)/applications/Parley.desktop"
+
+## uninstall: remove what install put there (your settings, history and cache stay)
+uninstall:
+	rm -f "$(USER_BIN)/parley" "$(DATA_HOME)/applications/Parley.desktop" "$(ICON_DIR)/Parley.png"
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)

@@ -77,12 +77,24 @@ func TestCallUsage(t *testing.T) {
 	}
 }
 
+// binDir holds the binaries the tests build; TestMain removes it.
+var binDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // buildApp builds the real binary once for the GUI tests.
 var buildApp = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "parley-bin-")
 	if err != nil {
 		return "", err
 	}
+	binDir = dir
 	bin := filepath.Join(dir, "parley")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
@@ -92,7 +104,7 @@ var buildApp = sync.OnceValues(func() (string, error) {
 })
 
 // startXvfb starts a virtual X server and returns its DISPLAY.
-func startXvfb(t *testing.T) string {
+func startXvfb(t testing.TB) string {
 	t.Helper()
 	if _, err := exec.LookPath("Xvfb"); err != nil {
 		t.Fatal("Xvfb is not installed: run `make deps` (Debian package xvfb)")

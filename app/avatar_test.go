@@ -24,6 +24,9 @@ func TestMain(m *testing.M) {
 	xdg.Reload()
 	code := m.Run()
 	os.RemoveAll(dir)
+	if agentBinDir != "" {
+		os.RemoveAll(agentBinDir)
+	}
 	os.Exit(code)
 }
 

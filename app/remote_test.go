@@ -21,12 +21,16 @@ import (
 	"github.com/parley-app/parley/media/testspeech"
 )
 
+// agentBinDir holds the parley-agent the tests build; TestMain removes it.
+var agentBinDir string
+
 // agentBinary builds the real parley-agent once for this package's tests.
 var agentBinary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "parley-agent-bin-")
 	if err != nil {
 		return "", err
 	}
+	agentBinDir = dir
 	bin := filepath.Join(dir, "parley-agent")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/parley-app/parley/cmd/parley-agent").CombinedOutput()
 	if err != nil {
