@@ -178,8 +178,9 @@ func (l *logWatcher) waitFor(t *testing.T, what string, within time.Duration, se
 }
 
 // pressCall clicks the window's Call button, as a person would, with xdotool:
-// the button spans the top of the window. It retries until the window is
-// mapped and the app reports that it is connecting.
+// the button is the first of the call controls at the bottom left of the
+// window (the notices under them are hidden while empty). It retries until
+// the window is mapped and the app reports that it is connecting.
 func pressCall(t *testing.T, display string, logs *logWatcher, seen *[]string) {
 	t.Helper()
 	if _, err := exec.LookPath("xdotool"); err != nil {
@@ -187,9 +188,18 @@ func pressCall(t *testing.T, display string, logs *logWatcher, seen *[]string) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		cmd := exec.Command("xdotool", "search", "--name", "^Parley$", "mousemove", "--window", "%1", "120", "20", "click", "1")
-		cmd.Env = append(os.Environ(), "DISPLAY="+display)
-		_ = cmd.Run() // fails until the window exists
+		geo := exec.Command("xdotool", "search", "--name", "^Parley$", "getwindowgeometry", "--shell", "%1")
+		geo.Env = append(os.Environ(), "DISPLAY="+display)
+		out, _ := geo.Output() // fails until the window exists
+		height := 0
+		for _, l := range strings.Fields(string(out)) {
+			fmt.Sscanf(l, "HEIGHT=%d", &height)
+		}
+		if height > 0 {
+			cmd := exec.Command("xdotool", "search", "--name", "^Parley$", "mousemove", "--window", "%1", "50", fmt.Sprint(height-26), "click", "1")
+			cmd.Env = append(os.Environ(), "DISPLAY="+display)
+			_ = cmd.Run()
+		}
 		select {
 		case s := <-logs.lines:
 			*seen = append(*seen, s)
