@@ -4,29 +4,32 @@ import (
 	"fmt"
 	"time"
 
+	"fyne.io/fyne/v2/widget"
+
 	"github.com/parley-app/parley/app/call"
 )
 
 // renderStats fills the stats panel from st (nil outside a call: dashes).
 func (w *Window) renderStats(st *call.Stats) {
+	set := func(l *widget.Label, text string) { setLabel(l, text, l.Importance) }
 	if st == nil {
-		for _, l := range []interface{ SetText(string) }{w.RTT, w.Jitter, w.Loss, w.Audio, w.Video} {
-			l.SetText("—")
+		for _, l := range []*widget.Label{w.RTT, w.Jitter, w.Loss, w.Audio, w.Video} {
+			set(l, "—")
 		}
 		return
 	}
 	if st.RTT > 0 {
-		w.RTT.SetText(fmt.Sprintf("%s (%s)", msText(st.RTT), rttSource[st.RTTSource]))
+		set(w.RTT, fmt.Sprintf("%s (%s)", msText(st.RTT), rttSource[st.RTTSource]))
 	} else {
-		w.RTT.SetText("measuring…")
+		set(w.RTT, "measuring…")
 	}
-	w.Jitter.SetText(fmt.Sprintf("%s in · %s at the agent", msText(st.AudioIn.Jitter), msText(st.AudioOut.Jitter)))
-	w.Loss.SetText(fmt.Sprintf("%s in · %s at the agent", percent(st.AudioIn.RecentLoss), percent(st.AudioOut.RecentLoss)))
-	w.Audio.SetText(fmt.Sprintf("%s sent · %s received", kbps(st.AudioOut.BitRate), kbps(st.AudioIn.BitRate)))
+	set(w.Jitter, fmt.Sprintf("%s in · %s at the agent", msText(st.AudioIn.Jitter), msText(st.AudioOut.Jitter)))
+	set(w.Loss, fmt.Sprintf("%s in · %s at the agent", percent(st.AudioIn.RecentLoss), percent(st.AudioOut.RecentLoss)))
+	set(w.Audio, fmt.Sprintf("%s sent · %s received", kbps(st.AudioOut.BitRate), kbps(st.AudioIn.BitRate)))
 	if st.VideoOut.Packets == 0 && st.VideoIn.Packets == 0 {
-		w.Video.SetText("none")
+		set(w.Video, "none")
 	} else {
-		w.Video.SetText(fmt.Sprintf("%s sent · %s received", kbps(st.VideoOut.BitRate), kbps(st.VideoIn.BitRate)))
+		set(w.Video, fmt.Sprintf("%s sent · %s received", kbps(st.VideoOut.BitRate), kbps(st.VideoIn.BitRate)))
 	}
 }
 

@@ -132,9 +132,13 @@ func (w *Window) openHistory(a fyne.App) {
 }
 
 // Default and smallest sizes of the main window. The window remembers the
-// size a person gave it (Fyne preferences).
+// size a person gave it (Fyne preferences). Fyne repaints the whole window
+// for every change (the avatar's mouth: 25 times a second while the agent
+// speaks); under a software renderer (Mesa's llvmpipe, as under Xvfb) a
+// 1200×760 window took enough CPU from the audio on two cores to break up
+// the agent's voice in 1 run of 5 (TestGUICall), 960×720 in none of 4.
 var (
-	DefaultSize = fyne.NewSize(1200, 760)
+	DefaultSize = fyne.NewSize(960, 720)
 	MinSize     = fyne.NewSize(800, 600)
 )
 
@@ -423,90 +427,122 @@ var stateText = map[call.State]string{
 	call.Failed:       "Call failed",
 }
 
-// Render shows s; call it on the Fyne goroutine.
+// Render shows s; call it on the Fyne goroutine. It touches only the
+// widgets whose content changed: every refresh repaints the window, and
+// under a software renderer repaints take CPU from the audio.
 func (w *Window) Render(s app.Status) {
 	mode := "Remote agent"
 	if s.Local {
 		mode = "Local agent"
 	}
-	w.State.SetText(fmt.Sprintf("%s · %s", mode, stateText[s.State]))
+	badge := widget.MediumImportance
 	switch s.State {
 	case call.InCall:
-		w.State.Importance = widget.SuccessImportance
+		badge = widget.SuccessImportance
 	case call.Connecting, call.Reconnecting:
-		w.State.Importance = widget.WarningImportance
+		badge = widget.WarningImportance
 	case call.Failed:
-		w.State.Importance = widget.DangerImportance
-	default:
-		w.State.Importance = widget.MediumImportance
+		badge = widget.DangerImportance
 	}
-	w.State.Refresh()
-	w.Agent.SetText(s.AgentState)
+	setLabel(w.State, fmt.Sprintf("%s · %s", mode, stateText[s.State]), badge)
+	setLabel(w.Agent, s.AgentState, w.Agent.Importance)
 	switch s.State {
 	case call.Connecting, call.InCall, call.Reconnecting:
-		w.Button.SetText("Hang up")
-		w.Button.SetIcon(theme.MediaStopIcon())
-		w.Button.Importance = widget.DangerImportance
+		setButton(w.Button, "Hang up", theme.MediaStopIcon(), widget.DangerImportance)
 	case call.Failed:
-		w.Button.SetText("Try again")
-		w.Button.SetIcon(theme.MediaReplayIcon())
-		w.Button.Importance = widget.HighImportance
-		w.Level.SetValue(0)
+		setButton(w.Button, "Try again", theme.MediaReplayIcon(), widget.HighImportance)
 	default:
-		w.Button.SetText("Call")
-		w.Button.SetIcon(theme.MediaPlayIcon())
-		w.Button.Importance = widget.HighImportance
+		setButton(w.Button, "Call", theme.MediaPlayIcon(), widget.HighImportance)
+	}
+	if s.State != call.InCall && w.Level.Value != 0 {
 		w.Level.SetValue(0)
 	}
-	w.Button.Refresh()
 	if s.Muted {
-		w.Mute.SetText("Unmute")
-		w.Mute.SetIcon(theme.VolumeUpIcon())
-		w.Mute.Importance = widget.WarningImportance
+		setButton(w.Mute, "Unmute", theme.VolumeUpIcon(), widget.WarningImportance)
 	} else {
-		w.Mute.SetText("Mute")
-		w.Mute.SetIcon(theme.VolumeMuteIcon())
-		w.Mute.Importance = widget.MediumImportance
+		setButton(w.Mute, "Mute", theme.VolumeMuteIcon(), widget.MediumImportance)
 	}
-	w.Mute.Refresh()
 	if s.Camera {
-		w.Camera.SetText("Camera off")
+		setButton(w.Camera, "Camera off", theme.MediaVideoIcon(), widget.MediumImportance)
 	} else {
-		w.Camera.SetText("Camera on")
+		setButton(w.Camera, "Camera on", theme.MediaVideoIcon(), widget.MediumImportance)
 	}
-	w.SelfView.Render(s.Camera)
+	if s.Camera != w.SelfView.Image.Visible() {
+		w.SelfView.Render(s.Camera)
+	}
+	connect := "—"
 	if s.ConnectTime > 0 {
-		w.Connect.SetText(fmt.Sprintf("%.1f ms", float64(s.ConnectTime.Microseconds())/1000))
-	} else {
-		w.Connect.SetText("—")
+		connect = fmt.Sprintf("%.1f ms", float64(s.ConnectTime.Microseconds())/1000)
 	}
+	setLabel(w.Connect, connect, w.Connect.Importance)
 	w.renderStats(s.Stats)
-	w.Message.SetText(s.Message)
-	w.Message.Hidden = s.Message == ""
-	w.Providers.SetText(s.Providers)
+	setLabel(w.Message, s.Message, w.Message.Importance)
+	setHidden(w.Message, s.Message == "")
+	providers := s.Providers
+	if providers == "" && !s.Local {
+		providers = "chosen by the remote agent"
+	}
+	setLabel(w.Providers, providers, w.Providers.Importance)
 	w.Avatar.Render(s.Avatar)
-	if s.Providers == "" && !s.Local {
-		w.Providers.SetText("chosen by the remote agent")
-	}
-	w.Notice.SetText(s.Notice)
-	w.Notice.Hidden = s.Notice == ""
+	setLabel(w.Notice, s.Notice, w.Notice.Importance)
+	setHidden(w.Notice, s.Notice == "")
+	latency := "—"
 	if s.Metrics != nil {
-		w.Latency.SetText(latencyText(s.Metrics))
-	} else {
-		w.Latency.SetText("—")
+		latency = latencyText(s.Metrics)
 	}
-	inCall := s.State == call.InCall
-	if inCall {
-		w.SendButton.Enable()
-		w.Entry.Enable()
-	} else {
-		w.SendButton.Disable()
-		w.Entry.Disable()
+	setLabel(w.Latency, latency, w.Latency.Importance)
+	if inCall := s.State == call.InCall; inCall == w.Entry.Disabled() {
+		if inCall {
+			w.SendButton.Enable()
+			w.Entry.Enable()
+		} else {
+			w.SendButton.Disable()
+			w.Entry.Disable()
+		}
+	}
+	if sameLines(w.lines, s.Transcript) {
+		return
 	}
 	grew := len(s.Transcript) > len(w.lines)
 	w.lines = s.Transcript
 	w.Transcript.Refresh()
 	if grew {
 		w.Transcript.ScrollToBottom()
+	}
+}
+
+// sameLines reports whether a and b are the same transcript (a Status's
+// transcript is copy-on-write: a change is a new slice).
+func sameLines(a, b []app.Line) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// setLabel sets a label's text and importance, refreshing it only if one
+// changed.
+func setLabel(l *widget.Label, text string, imp widget.Importance) {
+	if l.Text == text && l.Importance == imp {
+		return
+	}
+	l.Importance = imp
+	l.SetText(text) // refreshes
+}
+
+// setButton sets a button's text, icon and importance, refreshing it only
+// if one changed.
+func setButton(b *widget.Button, text string, icon fyne.Resource, imp widget.Importance) {
+	if b.Text == text && b.Icon == icon && b.Importance == imp {
+		return
+	}
+	b.Text, b.Icon, b.Importance = text, icon, imp
+	b.Refresh()
+}
+
+// setHidden shows or hides o, only if that changes.
+func setHidden(o fyne.CanvasObject, hidden bool) {
+	switch {
+	case hidden && o.Visible():
+		o.Hide()
+	case !hidden && !o.Visible():
+		o.Show()
 	}
 }
