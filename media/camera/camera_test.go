@@ -254,7 +254,10 @@ func startXvfb(t *testing.T, size string) string {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", size, "-nolisten", "tcp", "-wr")
+	// -noreset: the listing probes the display and disconnects; without a
+	// client left, Xvfb would reset and refuse the next connection for a
+	// moment (the app's own window keeps a connection open).
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", size, "-nolisten", "tcp", "-wr", "-noreset")
 	cmd.ExtraFiles = []*os.File{w}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start Xvfb: %v", err)
