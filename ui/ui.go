@@ -395,17 +395,30 @@ func latencyText(m *api.TurnMetrics) string {
 const LevelInterval = time.Second / 15
 
 // levelUpdates returns the level callback: it passes at most one level per
-// LevelInterval to the UI goroutine (and always a 0, so the meter drops
-// when the call ends).
+// LevelInterval to the UI goroutine, and the first 0 after a sound (so the
+// meter drops when the call ends), but not the 50 zeros a second of a
+// silent microphone.
 func (w *Window) levelUpdates() func(float64) {
 	var last atomic.Int64
+	var zero atomic.Bool // the meter shows 0 already
 	return func(l float64) {
 		now := time.Now().UnixNano()
-		if l != 0 && now-last.Load() < int64(LevelInterval) {
-			return
+		if l == 0 {
+			if zero.Swap(true) {
+				return // a silent microphone does not repaint the window
+			}
+		} else {
+			if now-last.Load() < int64(LevelInterval) {
+				return
+			}
+			zero.Store(false)
 		}
 		last.Store(now)
-		fyne.Do(func() { w.Level.SetValue(l) })
+		fyne.Do(func() {
+			if w.Level.Value != l {
+				w.Level.SetValue(l)
+			}
+		})
 	}
 }
 
