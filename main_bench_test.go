@@ -13,6 +13,7 @@ import (
 
 	"github.com/parley-app/parley/agent/vad"
 	"github.com/parley-app/parley/media/device/pulsetest"
+	"github.com/parley-app/parley/media/testdisplay"
 )
 
 // BenchmarkLaunch starts the real app b.N times as its menu entry does (no
@@ -35,7 +36,7 @@ func BenchmarkLaunch(b *testing.B) {
 	if _, err := exec.LookPath("xdotool"); err != nil {
 		b.Fatal("xdotool is not installed: run `make deps` (Debian package xdotool)")
 	}
-	display := startXvfb(b)
+	display := testdisplay.Xvfb(b, "1280x800x24")
 	pa := pulsetest.Start(b)
 	env := append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8", "LC_ALL=",
 		"XDG_DATA_HOME="+b.TempDir(), "XDG_CONFIG_HOME="+b.TempDir(), "XDG_CACHE_HOME="+b.TempDir())

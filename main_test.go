@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -20,6 +19,7 @@ import (
 	"github.com/parley-app/parley/app/history"
 	"github.com/parley-app/parley/media/audio"
 	"github.com/parley-app/parley/media/device/pulsetest"
+	"github.com/parley-app/parley/media/testdisplay"
 	"github.com/parley-app/parley/media/testspeech"
 	"github.com/parley-app/parley/media/wavfile"
 )
@@ -102,40 +102,6 @@ var buildApp = sync.OnceValues(func() (string, error) {
 	}
 	return bin, nil
 })
-
-// startXvfb starts a virtual X server and returns its DISPLAY.
-func startXvfb(t testing.TB) string {
-	t.Helper()
-	if _, err := exec.LookPath("Xvfb"); err != nil {
-		t.Fatal("Xvfb is not installed: run `make deps` (Debian package xvfb)")
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start Xvfb: %v", err)
-	}
-	w.Close()
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(r).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case n := <-line:
-		if n == "" {
-			t.Fatal("Xvfb did not report a display")
-		}
-		return ":" + n
-	case <-time.After(15 * time.Second):
-		t.Fatal("Xvfb did not start in 15 s")
-	}
-	return ""
-}
 
 // logWatcher scans the app's log for lines.
 type logWatcher struct {
@@ -221,7 +187,7 @@ func TestGUICall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	display := startXvfb(t)
+	display := testdisplay.Xvfb(t, "1280x800x24")
 	pa := pulsetest.Start(t)
 	speech := testspeech.GoForward(t)
 	rec := pa.Record(t)

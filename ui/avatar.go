@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"image"
-	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -37,9 +36,7 @@ type AvatarView struct {
 	Note  *widget.Label // "Loading the avatar…", or why it could not load
 	Box   *fyne.Container
 
-	mu      sync.Mutex
-	stop    chan struct{}
-	stopped chan struct{}
+	clock ticker
 }
 
 // NewAvatarView returns the view; call Start to animate it.
@@ -62,41 +59,14 @@ func NewAvatarView(src Animator) *AvatarView {
 
 // Start begins asking for frames every AvatarInterval.
 func (v *AvatarView) Start() {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.stop != nil {
-		return
-	}
-	v.stop, v.stopped = make(chan struct{}), make(chan struct{})
-	go v.run(v.stop, v.stopped)
+	v.clock.start(AvatarInterval, func(now time.Time) {
+		f := v.src.Avatar(now.Add(AvatarInterval / 2))
+		fyne.Do(func() { v.Show(f) })
+	})
 }
 
 // Stop ends the ticker and waits for it; safe to call twice.
-func (v *AvatarView) Stop() {
-	v.mu.Lock()
-	stop, stopped := v.stop, v.stopped
-	v.stop = nil
-	v.mu.Unlock()
-	if stop != nil {
-		close(stop)
-		<-stopped
-	}
-}
-
-func (v *AvatarView) run(stop, stopped chan struct{}) {
-	defer close(stopped)
-	t := time.NewTicker(AvatarInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case now := <-t.C:
-			f := v.src.Avatar(now.Add(AvatarInterval / 2))
-			fyne.Do(func() { v.Show(f) })
-		}
-	}
-}
+func (v *AvatarView) Stop() { v.clock.halt() }
 
 // Show draws f if it differs from what is shown; call it on the Fyne
 // goroutine.

@@ -29,11 +29,10 @@ type SelfView struct {
 	src   SelfViewer
 	Image *canvas.Image
 
-	mu      sync.Mutex
-	on      bool
-	last    image.Image
-	stop    chan struct{}
-	stopped chan struct{}
+	mu    sync.Mutex
+	on    bool
+	last  image.Image
+	clock ticker
 }
 
 // NewSelfView returns the self-view, hidden until Render(true).
@@ -79,40 +78,15 @@ func (v *SelfView) Show() {
 
 // Start looks for new frames every SelfViewInterval until Stop.
 func (v *SelfView) Start() {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.stop != nil {
-		return
-	}
-	v.stop, v.stopped = make(chan struct{}), make(chan struct{})
-	go func(stop, stopped chan struct{}) {
-		defer close(stopped)
-		t := time.NewTicker(SelfViewInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				v.mu.Lock()
-				on := v.on
-				v.mu.Unlock()
-				if on {
-					fyne.Do(v.Show)
-				}
-			}
+	v.clock.start(SelfViewInterval, func(time.Time) {
+		v.mu.Lock()
+		on := v.on
+		v.mu.Unlock()
+		if on {
+			fyne.Do(v.Show)
 		}
-	}(v.stop, v.stopped)
+	})
 }
 
 // Stop ends the ticker and waits for it.
-func (v *SelfView) Stop() {
-	v.mu.Lock()
-	stop, stopped := v.stop, v.stopped
-	v.stop = nil
-	v.mu.Unlock()
-	if stop != nil {
-		close(stop)
-		<-stopped
-	}
-}
+func (v *SelfView) Stop() { v.clock.halt() }
