@@ -127,6 +127,8 @@ func (a *App) Configure(s Settings) error {
 	} else {
 		s.AgentURL, s.Token = "", ""
 	}
+	a.log.Info("settings applied", "remote", s.Remote, "agent", s.AgentURL, "microphone", s.Mic, "speaker", s.Speaker,
+		"camera", s.Camera, "video", s.VideoPreset, "echo_cancellation", !s.NoEchoCancellation)
 	a.mu.Lock()
 	a.cfg.NoEchoCancellation, a.cfg.NoiseSuppression, a.cfg.GainControl = s.NoEchoCancellation, s.NoiseSuppression, s.GainControl
 	a.cfg.MicID, a.cfg.SpeakerID, a.cfg.CameraID, a.cfg.VideoPreset = s.Mic, s.Speaker, s.Camera, s.VideoPreset
@@ -187,6 +189,7 @@ func (a *App) startAgent(ready chan struct{}) {
 	}
 	if remote, token := a.cfg.AgentURL, a.cfg.Token; remote != "" {
 		a.mu.Unlock()
+		a.log.Info("using the remote agent", "url", remote)
 		a.update(func(s *Status) bool {
 			s.Local, s.Notice, s.Providers = false, "", ""
 			return true

@@ -11,6 +11,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/parley-app/parley/app"
@@ -264,11 +265,43 @@ func NewSettingsWindow(a fyne.App, c Configurer) *SettingsWindow {
 	s.Win.SetContent(container.NewBorder(nil, container.NewVBox(s.Save, s.Result), nil, nil, s.Tabs))
 	s.Win.Resize(fyne.NewSize(680, 560))
 	s.Win.SetOnClosed(s.Close)
+	s.shortcuts()
 	for _, sel := range []*widget.Select{s.Mic, s.Speaker, s.Camera} {
 		sel.PlaceHolder = "Looking for devices…"
 	}
 	go s.watchDevices()
 	return s
+}
+
+// Keyboard shortcuts of the settings window, as in GTK and browser
+// dialogs: Ctrl+PageDown and Ctrl+PageUp go to the next and previous tab,
+// Ctrl+S saves, Esc and Ctrl+W close the window.
+var (
+	NextTabShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyPageDown, Modifier: fyne.KeyModifierShortcutDefault}
+	PrevTabShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyPageUp, Modifier: fyne.KeyModifierShortcutDefault}
+	SaveShortcut    = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
+	CloseShortcut   = &desktop.CustomShortcut{KeyName: fyne.KeyW, Modifier: fyne.KeyModifierShortcutDefault}
+)
+
+// shortcuts binds the settings window's keyboard shortcuts. They work
+// while no text box has the focus (a focused entry takes every shortcut);
+// Tab moves the focus on from one.
+func (s *SettingsWindow) shortcuts() {
+	cv := s.Win.Canvas()
+	step := func(by int) {
+		n := len(s.Tabs.Items)
+		s.Tabs.SelectIndex((s.Tabs.SelectedIndex() + by + n) % n)
+		cv.Unfocus() // the focus stays in the tab shown
+	}
+	cv.AddShortcut(NextTabShortcut, func(fyne.Shortcut) { step(1) })
+	cv.AddShortcut(PrevTabShortcut, func(fyne.Shortcut) { step(-1) })
+	cv.AddShortcut(SaveShortcut, func(fyne.Shortcut) { s.save() })
+	cv.AddShortcut(CloseShortcut, func(fyne.Shortcut) { s.Win.Close() })
+	cv.SetOnTypedKey(func(k *fyne.KeyEvent) {
+		if k.Name == fyne.KeyEscape {
+			s.Win.Close()
+		}
+	})
 }
 
 // Close stops the device watch; closing the window does it.

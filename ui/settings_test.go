@@ -250,3 +250,53 @@ func waitFor2(t *testing.T, within time.Duration, cond func() bool) {
 	}
 	t.Fatalf("condition not met in %v", within)
 }
+
+// TestKeyboardShortcuts: Ctrl+, opens the settings, also while typing a
+// message; in the settings Ctrl+PageDown and Ctrl+PageUp change tabs,
+// Ctrl+S saves and Esc closes the window.
+func TestKeyboardShortcuts(t *testing.T) {
+	a := test.NewApp()
+	defer a.Quit()
+	fc := &fakeCaller{}
+	w := NewWindow(a, fc)
+	press := func(c fyne.Canvas, s fyne.Shortcut) { c.(fyne.Shortcutable).TypedShortcut(s) }
+
+	press(w.Win.Canvas(), SettingsShortcut)
+	if w.Settings == nil {
+		t.Fatal("Ctrl+, did not open the settings")
+	}
+	s := w.Settings
+	cv := s.Win.Canvas()
+	if s.Tabs.SelectedIndex() != 0 {
+		t.Fatalf("the settings open on tab %d", s.Tabs.SelectedIndex())
+	}
+	press(cv, NextTabShortcut)
+	if got := s.Tabs.Selected().Text; got != "Devices" {
+		t.Fatalf("Ctrl+PageDown went to %q", got)
+	}
+	press(cv, PrevTabShortcut)
+	press(cv, PrevTabShortcut) // from the first tab round to the last
+	if got := s.Tabs.Selected().Text; got != "Appearance" {
+		t.Fatalf("Ctrl+PageUp twice from Devices went to %q", got)
+	}
+	press(cv, SaveShortcut)
+	waitFor(t, func() bool { fc.mu.Lock(); defer fc.mu.Unlock(); return len(fc.configured) == 1 })
+	if !strings.HasPrefix(s.Result.Text, "Saved.") {
+		t.Fatalf("Ctrl+S: %q", s.Result.Text)
+	}
+	cv.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if w.Settings != nil {
+		t.Fatal("Esc did not close the settings")
+	}
+
+	// While the message box has the focus it gets every shortcut first.
+	w.Win.Canvas().Focus(w.Entry)
+	w.Entry.TypedShortcut(SettingsShortcut)
+	if w.Settings == nil {
+		t.Fatal("Ctrl+, in the message box did not open the settings")
+	}
+	press(w.Settings.Win.Canvas(), CloseShortcut)
+	if w.Settings != nil {
+		t.Fatal("Ctrl+W did not close the settings")
+	}
+}

@@ -225,7 +225,7 @@ func NewWindow(a fyne.App, c Caller) *Window {
 	split.Offset = 0.55
 	w.Win.SetContent(container.NewBorder(top, nil, nil, nil, split))
 	w.Win.Resize(w.savedSize())
-	w.shortcuts()
+	w.shortcuts(a)
 	w.Avatar.Start()
 	w.SelfView.Start()
 	a.Lifecycle().SetOnStopped(func() {
@@ -263,8 +263,9 @@ func (w *Window) SaveSize() {
 }
 
 // shortcuts binds the keyboard: M mutes (when not typing), Ctrl+Enter
-// sends the typed message, Esc hangs up.
-func (w *Window) shortcuts() {
+// sends the typed message, Esc hangs up, Ctrl+, opens the settings (also
+// while typing).
+func (w *Window) shortcuts(a fyne.App) {
 	cv := w.Win.Canvas()
 	cv.SetOnTypedRune(func(r rune) {
 		if r == 'm' || r == 'M' {
@@ -277,16 +278,27 @@ func (w *Window) shortcuts() {
 		}
 	})
 	cv.AddShortcut(SendShortcut, func(fyne.Shortcut) { w.send() })
+	settings := func(fyne.Shortcut) { w.openSettings(a) }
+	cv.AddShortcut(SettingsShortcut, settings)
+	w.Entry.shortcuts = map[string]func(fyne.Shortcut){SettingsShortcut.ShortcutName(): settings}
 }
 
-// SendShortcut sends the typed message: Ctrl+Enter (Cmd+Enter on macOS).
-var SendShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}
+var (
+	// SendShortcut sends the typed message: Ctrl+Enter (Cmd+Enter on macOS).
+	SendShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}
+	// SettingsShortcut opens the settings window: Ctrl+, (Cmd+, on macOS),
+	// as in most desktop apps.
+	SettingsShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyComma, Modifier: fyne.KeyModifierShortcutDefault}
+)
 
 // MessageEntry is the box to type a message in: Enter or Ctrl+Enter sends
 // it, Esc hangs up (as everywhere in the window).
 type MessageEntry struct {
 	widget.Entry
 	onSend, onEscape func()
+	// shortcuts are the window's shortcuts that also work while typing
+	// (a focused entry gets every shortcut before the window does).
+	shortcuts map[string]func(fyne.Shortcut)
 }
 
 // NewMessageEntry returns the message box.
@@ -298,10 +310,15 @@ func NewMessageEntry(onSend, onEscape func()) *MessageEntry {
 	return e
 }
 
-// TypedShortcut sends on Ctrl+Enter and leaves the rest to the entry.
+// TypedShortcut sends on Ctrl+Enter, passes the window's shortcuts on and
+// leaves the rest to the entry.
 func (e *MessageEntry) TypedShortcut(s fyne.Shortcut) {
 	if s.ShortcutName() == SendShortcut.ShortcutName() {
 		e.onSend()
+		return
+	}
+	if f := e.shortcuts[s.ShortcutName()]; f != nil {
+		f(s)
 		return
 	}
 	e.Entry.TypedShortcut(s)

@@ -38,6 +38,12 @@ func publicCandidate(attr string) bool {
 	if err != nil {
 		return false // a host name (mDNS .local) or garbage
 	}
+	return PublicAddr(addr)
+}
+
+// PublicAddr reports whether addr is a routable public IP: none of the
+// ranges FilterRemoteCandidates drops.
+func PublicAddr(addr netip.Addr) bool {
 	addr = addr.Unmap()
 	if addr.Is6() && nonPublic6in4.Contains(addr) { // IPv4-compatible ::a.b.c.d
 		a := addr.As16()

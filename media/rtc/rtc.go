@@ -10,12 +10,15 @@
 package rtc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -225,7 +228,9 @@ func NewFor(host string, iceServers []webrtc.ICEServer, opts []Option, ropts ...
 
 // NewForAgent returns the factory a client uses to call the agent at
 // agentURL: NewFor with the URL's host, the STUN/TURN servers in
-// iceServers (ParseICEServer syntax) and, if allowPrivate, AllowPrivate.
+// iceServers (ParseICEServer syntax) and AllowPrivate if allowPrivate or
+// the agent itself is on the LAN (OnLAN): a person who typed a LAN
+// address has said where the agent is.
 func NewForAgent(agentURL string, iceServers []string, allowPrivate bool, opts ...Option) (*Factory, error) {
 	u, err := url.Parse(agentURL)
 	if err != nil || u.Host == "" {
@@ -236,10 +241,39 @@ func NewForAgent(agentURL string, iceServers []string, allowPrivate bool, opts .
 		return nil, err
 	}
 	var ropts []RemoteOption
-	if allowPrivate {
+	if allowPrivate || OnLAN(u.Hostname()) {
 		ropts = append(ropts, AllowPrivate())
 	}
 	return NewFor(u.Hostname(), servers, opts, ropts...)
+}
+
+// lanLookupTimeout bounds OnLAN's name lookup.
+const lanLookupTimeout = 2 * time.Second
+
+// OnLAN reports whether host (a name or IP, without port) is on a local
+// network rather than the internet: an IP that is not public (PublicAddr:
+// RFC 1918, RFC 4193, link-local, CGNAT…), an mDNS ".local" name, or a
+// name whose addresses (looked up within lanLookupTimeout) are all not
+// public. A failed lookup is false: the agent is treated as remote.
+func OnLAN(host string) bool {
+	if addr, err := netip.ParseAddr(host); err == nil {
+		return !PublicAddr(addr)
+	}
+	if strings.HasSuffix(strings.TrimSuffix(host, "."), ".local") {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lanLookupTimeout)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(addrs) == 0 {
+		return false
+	}
+	for _, a := range addrs {
+		if PublicAddr(a) {
+			return false
+		}
+	}
+	return true
 }
 
 // IsLoopback reports whether host (a name or IP, without port) is this

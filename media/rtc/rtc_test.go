@@ -146,3 +146,33 @@ func TestNewForPicksTheTransport(t *testing.T) {
 		}
 	}
 }
+
+// TestOnLAN: an agent at a LAN address (typed as an IP, an mDNS name or a
+// name that resolves to one) gets private candidates through; one on the
+// internet, or whose name does not resolve, does not.
+func TestOnLAN(t *testing.T) {
+	for host, lan := range map[string]bool{
+		"192.168.1.20": true, "10.0.0.5": true, "172.16.3.4": true, "fd00::1": true, "fe80::1": true,
+		"100.101.102.103": true, // carrier-grade NAT range, as Tailscale uses
+		"localhost":       true, // resolves to loopback
+		"gpu-box.local":   true, "gpu-box.local.": true,
+		"8.8.8.8": false, "198.51.100.1": false, "2001:4860:4860::8888": false,
+		"agent.invalid": false, // RFC 6761: never resolves
+	} {
+		if got := OnLAN(host); got != lan {
+			t.Errorf("OnLAN(%q) = %v", host, got)
+		}
+	}
+	for url, filtered := range map[string]bool{"http://192.168.1.20:8443": false, "https://agent.invalid:8443": true} {
+		f, err := NewForAgent(url, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.filterRemote != filtered {
+			t.Errorf("%s: private candidates filtered %v", url, f.filterRemote)
+		}
+		if f, _ := NewForAgent(url, nil, true); f.filterRemote {
+			t.Errorf("%s with allowPrivate: filtered", url)
+		}
+	}
+}

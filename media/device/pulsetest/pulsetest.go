@@ -4,6 +4,9 @@
 // the microphone), both 48 kHz mono s16le. Tests that need sound start it
 // rather than skip; it needs the Debian packages pulseaudio and
 // pulseaudio-utils (make deps).
+//
+// The devices' names, as malgo and the settings window show them
+// (PulseAudio's device.description), are SpeakerName and MicName.
 package pulsetest
 
 import (
@@ -24,6 +27,15 @@ import (
 	"github.com/parley-app/parley/media/audio"
 )
 
+// The names (PulseAudio descriptions) of the test devices, and of the
+// decoys StartWithDecoys makes the defaults.
+const (
+	SpeakerName      = "Test speaker"
+	MicName          = "Test microphone"
+	DecoySpeakerName = "Other speaker"
+	DecoyMicName     = "Other microphone"
+)
+
 // Server is a running PulseAudio server.
 type Server struct {
 	Dir  string   // its private runtime directory
@@ -40,16 +52,29 @@ type Server struct {
 // Start runs pulseaudio for the duration of the test and makes "mic" the
 // default source and "speaker" the default sink. It fails the test (never
 // skips) when the server cannot start.
-func Start(t testing.TB) *Server { return start(t, false) }
+func Start(t testing.TB) *Server { return start(t, false, false) }
+
+// StartWithDecoys is Start with two more devices, a silent microphone
+// (DecoyMicName, a null source) and a speaker nobody records
+// (DecoySpeakerName, a null sink), which are the defaults: only an app
+// that was told to use MicName and SpeakerName hears what Speak says and
+// is heard by Record.
+func StartWithDecoys(t testing.TB) *Server { return start(t, false, true) }
 
 // StartWithEcho is Start with an acoustic echo path, like a laptop's
 // speakers and microphone: the microphone is the monitor of a second null
 // sink, "room", which gets what Speak says (through pacat) and, through
 // module-loopback, everything played to "speaker". The default source is
 // "room.monitor".
-func StartWithEcho(t testing.TB) *Server { return start(t, true) }
+func StartWithEcho(t testing.TB) *Server { return start(t, true, false) }
 
-func start(t testing.TB, echo bool) *Server {
+// description is a module argument that names a device for people;
+// PulseAudio's module arguments take quotes around a value with spaces.
+func description(prop, name string) string {
+	return fmt.Sprintf(`%s="device.description='%s'"`, prop, name)
+}
+
+func start(t testing.TB, echo, decoys bool) *Server {
 	t.Helper()
 	for _, p := range []string{"pulseaudio", "pactl", "parec"} {
 		if _, err := exec.LookPath(p); err != nil {
@@ -66,16 +91,22 @@ func start(t testing.TB, echo bool) *Server {
 	args := []string{"-n", "--daemonize=no", "--exit-idle-time=-1",
 		"--use-pid-file=no", "--disable-shm=yes", "--log-target=stderr",
 		"-L", "module-native-protocol-unix socket=" + sock + " auth-anonymous=1",
-		"-L", "module-null-sink sink_name=speaker rate=48000 channels=1",
+		"-L", "module-null-sink sink_name=speaker rate=48000 channels=1 " + description("sink_properties", SpeakerName),
 	}
-	mic := "mic"
+	mic, speaker := "mic", "speaker"
+	if decoys {
+		mic, speaker = "other_mic", "other_speaker"
+		args = append(args,
+			"-L", "module-null-source source_name=other_mic rate=48000 channels=1 description='"+DecoyMicName+"'",
+			"-L", "module-null-sink sink_name=other_speaker rate=48000 channels=1 "+description("sink_properties", DecoySpeakerName))
+	}
 	if echo {
 		mic = "room.monitor"
 		args = append(args,
 			"-L", "module-null-sink sink_name=room rate=48000 channels=1",
 			"-L", "module-loopback source=speaker.monitor sink=room latency_msec=20 adjust_time=0 source_dont_move=true sink_dont_move=true")
 	} else {
-		args = append(args, "-L", "module-pipe-source source_name=mic file="+s.FIFO+" format=s16le rate=48000 channels=1")
+		args = append(args, "-L", "module-pipe-source source_name=mic file="+s.FIFO+" format=s16le rate=48000 channels=1 "+description("source_properties", MicName))
 	}
 	s.cmd = exec.Command("pulseaudio", args...)
 	s.cmd.Env = append(os.Environ(), s.Env...)
@@ -105,7 +136,7 @@ func start(t testing.TB, echo bool) *Server {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if err := s.pactl("set-default-sink", "speaker"); err != nil {
+	if err := s.pactl("set-default-sink", speaker); err != nil {
 		t.Fatal(err)
 	}
 	if echo {
