@@ -19,7 +19,7 @@ DEB_TEST  := pocketsphinx-testdata alsa-utils xdotool iproute2 desktop-file-util
 DEB_ALL   := $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test bench bench-load lint clean package tarball install install-tarball uninstall
+.PHONY: all deps build run test bench bench-load lint clean package tarball install install-tarball uninstall screenshots
 
 all: build
 
@@ -58,7 +58,8 @@ test: build
 ## bench: connect time over 50 calls, echo round trip, transport and codec costs,
 ## conversation latencies (pipeline overhead, barge-in, the offline stack), VAD,
 ## STT and TTS costs, the avatar (cache, preload, lip sync, event bytes vs a VP8 avatar),
-## the app's launch (window shown, ready for a call), then parley-agent under 10..200
+## the app's launch (window shown, ready for a call), the app's CPU and RSS in a 60 s
+## call with microphone, camera and avatar, then parley-agent under 10..200
 ## concurrent echo calls (bench-load)
 bench: build
 	$(GO) test -run '^$$' -bench LocalConnect -benchtime 1x -count 1 ./app/call
@@ -73,6 +74,7 @@ bench: build
 	$(GO) test -run '^$$' -bench AvatarPreload -benchtime 20x -count 1 ./app
 	$(GO) test -run '^$$' -bench AvatarBandwidth -benchtime 1x -count 1 ./app/call
 	$(GO) test -run '^$$' -bench Launch -benchtime 5x -count 1 .
+	$(GO) test -run '^$$' -bench InCall -benchtime 1x -count 1 -timeout 10m .
 	$(MAKE) --no-print-directory bench-load
 
 LOAD_STEPS ?= 10,25,50,100,200
@@ -85,6 +87,11 @@ bench-load: build
 	  trap "kill $$pid 2>/dev/null" EXIT; \
 	  PARLEY_TOKEN=bench ./$(BIN)/parley-load --agent http://127.0.0.1:18443 \
 	    --steps $(LOAD_STEPS) --duration $(LOAD_SECONDS)
+
+## screenshots: docs/screenshots/*.png, the app's windows rendered under Xvfb with
+## a user-mode PulseAudio (in a call, at 800×600, the settings, the light theme)
+screenshots: build
+	PARLEY_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -run '^TestScreenshots$$' -count=1 -v .
 
 ## lint: formatting and vet
 lint:

@@ -20,6 +20,7 @@ import (
 	"github.com/parley-app/parley/app"
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/headless"
+	"github.com/parley-app/parley/media/camera"
 	"github.com/parley-app/parley/media/wavfile"
 	"github.com/parley-app/parley/ui"
 )
@@ -60,7 +61,7 @@ func remoteFlags(fs *flag.FlagSet) (iceServers *[]string, allowPrivate *bool) {
 		*iceServers = append(*iceServers, v)
 		return nil
 	})
-	allowPrivate = fs.Bool("allow-private", false, "remote mode: accept the agent's private, loopback and link-local ICE candidates (agent on this LAN)")
+	allowPrivate = fs.Bool("allow-private", false, "remote mode: accept the agent's private, loopback and link-local ICE candidates (agent on this LAN; automatic when --agent's host is itself a LAN address or name)")
 	return iceServers, allowPrivate
 }
 
@@ -76,6 +77,7 @@ func runGUI(args []string, stderr io.Writer) int {
 	mic := fs.String("mic", "", "microphone name or ID; empty for the system default")
 	speaker := fs.String("speaker", "", "speaker name or ID; empty for the system default")
 	autoCall := fs.Bool("call", false, "start a call as soon as the window opens")
+	cameraID := fs.String("camera", "", "turn this camera on when the window opens: a camera `ID` from Settings → Devices, "+camera.TestPatternID+" for a moving test pattern, or x11:<display> for the screen")
 	memory := fs.Bool("memory", false, "let the language model see the past turns most relevant to what you say (a search of your history)")
 	noAEC := fs.Bool("no-echo-cancellation", false, "do not cancel the speaker's echo in the microphone (headphones); the setting in the window otherwise")
 	iceServers, allowPrivate := remoteFlags(fs)
@@ -114,10 +116,14 @@ func runGUI(args []string, stderr io.Writer) int {
 	if *speaker == "" {
 		*speaker = saved.Speaker
 	}
+	camID := saved.Camera
+	if *cameraID != "" {
+		camID = *cameraID
+	}
 	ui.ApplyTheme(fa)
 	core, err := app.New(app.Config{
 		AgentURL: *agentURL, Token: *token, MicID: *mic, SpeakerID: *speaker, Log: log,
-		CameraID: saved.Camera, VideoPreset: saved.VideoPreset,
+		CameraID: camID, VideoPreset: saved.VideoPreset,
 		ICEServers: *iceServers, AllowPrivate: *allowPrivate,
 		Echo: *handler == brain.HandlerEcho, Brain: bc, Memory: memoryOn,
 		NoEchoCancellation: *noAEC || saved.NoEchoCancellation,
@@ -138,6 +144,9 @@ func runGUI(args []string, stderr io.Writer) int {
 		w.Win.Hide()
 		fa.Quit()
 	})
+	if *cameraID != "" {
+		go core.SetCamera(true) // opening a camera can take a moment
+	}
 	if *autoCall {
 		core.Call()
 	}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -12,8 +15,10 @@ import (
 	"time"
 
 	"github.com/parley-app/parley/agent/vad"
+	"github.com/parley-app/parley/media/camera"
 	"github.com/parley-app/parley/media/device/pulsetest"
 	"github.com/parley-app/parley/media/testdisplay"
+	"github.com/parley-app/parley/media/testspeech"
 )
 
 // BenchmarkLaunch starts the real app b.N times as its menu entry does (no
@@ -37,14 +42,7 @@ func BenchmarkLaunch(b *testing.B) {
 		b.Fatal("xdotool is not installed: run `make deps` (Debian package xdotool)")
 	}
 	display := testdisplay.Xvfb(b, "1280x800x24")
-	pa := pulsetest.Start(b)
-	env := append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8", "LC_ALL=",
-		"XDG_DATA_HOME="+b.TempDir(), "XDG_CONFIG_HOME="+b.TempDir(), "XDG_CACHE_HOME="+b.TempDir())
-	env = append(env, pa.Env...)
-	// The profile is temporary, but the Silero VAD that `make deps` installed
-	// into the real one is what the agent loads at start.
-	lib, model := vad.SileroPaths()
-	env = append(env, vad.EnvOnnxRuntimeLib+"="+lib, vad.EnvSileroModel+"="+model)
+	env := appEnv(b, display, pulsetest.Start(b))
 
 	var window, ready []float64
 	b.ResetTimer()
@@ -56,6 +54,18 @@ func BenchmarkLaunch(b *testing.B) {
 	b.ReportMetric(median(window), "window_ms")
 	b.ReportMetric(median(ready), "ready_ms")
 	b.Logf("window_ms %v, ready_ms %v", window, ready)
+}
+
+// appEnv is the app's environment for the benchmarks: the display, the
+// private PulseAudio, and a temporary profile (XDG directories).
+func appEnv(b *testing.B, display string, pa *pulsetest.Server) []string {
+	env := append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8", "LC_ALL=",
+		"XDG_DATA_HOME="+b.TempDir(), "XDG_CONFIG_HOME="+b.TempDir(), "XDG_CACHE_HOME="+b.TempDir())
+	env = append(env, pa.Env...)
+	// The profile is temporary, but the Silero VAD that `make deps` installed
+	// into the real one is what the agent loads at start.
+	lib, model := vad.SileroPaths()
+	return append(env, vad.EnvOnnxRuntimeLib+"="+lib, vad.EnvSileroModel+"="+model)
 }
 
 // launchOnce starts the app, waits for its window and its agent, checks that
@@ -115,19 +125,20 @@ func median(xs []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-// lineTimer is the app's stderr: it keeps the log and notes when the first
-// line holding each wanted text arrived.
+// lineTimer is the app's stderr: it keeps the log, notes when the first
+// line holding each wanted text arrived and counts the lines holding it.
 type lineTimer struct {
 	mu      sync.Mutex
 	log     strings.Builder
 	partial string
 	seen    map[string]time.Time
+	counts  map[string]int
 	changed chan struct{} // closed and replaced whenever a wanted text is seen
 	wanted  []string
 }
 
 func newLineTimer(wanted ...string) *lineTimer {
-	return &lineTimer{seen: map[string]time.Time{}, changed: make(chan struct{}), wanted: wanted}
+	return &lineTimer{seen: map[string]time.Time{}, counts: map[string]int{}, changed: make(chan struct{}), wanted: wanted}
 }
 
 func (l *lineTimer) Write(p []byte) (int, error) {
@@ -143,6 +154,9 @@ func (l *lineTimer) Write(p []byte) (int, error) {
 		}
 		l.partial = rest
 		for _, w := range l.wanted {
+			if strings.Contains(line, w) {
+				l.counts[w]++
+			}
 			if _, done := l.seen[w]; !done && strings.Contains(line, w) {
 				l.seen[w] = now
 				close(l.changed)
@@ -175,8 +189,270 @@ func (l *lineTimer) wait(text string, exited <-chan error, within time.Duration)
 	}
 }
 
+// count is how many lines so far held text (one of the wanted texts).
+func (l *lineTimer) count(text string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.counts[text]
+}
+
 func (l *lineTimer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.log.String()
+}
+
+// BenchmarkInCall measures what the app costs during a call (issue 5: at
+// most 25 % of one core and 200 MB RSS). It starts the real app under Xvfb
+// with a private user-mode PulseAudio as `parley --handler echo --call
+// --camera test-pattern`: a local call with the microphone, the camera's
+// moving test pattern at the default preset (640×480, 15 fps, VP8 at
+// 500 kbit/s, shown in the self-view) and the avatar. Once the call is in
+// call and the camera is sending, it measures for PARLEY_BENCH_SECONDS
+// (default 60) while "go forward ten meters" is spoken into the microphone
+// with pauses; the echo agent says it back, so the avatar's mouth moves,
+// and at least one reply must come within the window. It reports:
+//   - cpu_%: the process's user + system CPU time over the window, in
+//     percent of one core;
+//   - rss_MB: the largest VmRSS of the samples taken every second,
+//     rss_mean_MB their mean, and hwm_MB the VmHWM (peak RSS since start)
+//     at the end (MB = 10⁶ bytes);
+//   - replies: how many times the agent spoke in the window.
+//
+// Then SIGTERM must end the app within 15 s. Run it once: -benchtime 1x
+// (with b.N > 1 it makes b.N calls, each with its own app, and reports the
+// medians).
+func BenchmarkInCall(b *testing.B) {
+	window := 60 * time.Second
+	if v := os.Getenv("PARLEY_BENCH_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("PARLEY_BENCH_SECONDS=%q: want a whole number of seconds", v)
+		}
+		window = time.Duration(n) * time.Second
+	}
+	bin, err := buildApp()
+	if err != nil {
+		b.Fatal(err)
+	}
+	hz, err := clockTicks()
+	if err != nil {
+		b.Fatal(err)
+	}
+	display := testdisplay.Xvfb(b, "1280x800x24")
+	pa := pulsetest.Start(b)
+	env := appEnv(b, display, pa)
+	speech := testspeech.GoForward(b)
+
+	var runs []inCallUsage
+	b.ResetTimer()
+	for range b.N {
+		runs = append(runs, inCallOnce(b, bin, env, pa, speech, window, hz))
+	}
+	b.StopTimer()
+	med := func(f func(inCallUsage) float64) float64 {
+		var xs []float64
+		for _, r := range runs {
+			xs = append(xs, f(r))
+		}
+		return median(xs)
+	}
+	b.ReportMetric(med(func(u inCallUsage) float64 { return u.cpuPercent }), "cpu_%")
+	b.ReportMetric(med(func(u inCallUsage) float64 { return u.rssMax }), "rss_MB")
+	b.ReportMetric(med(func(u inCallUsage) float64 { return u.rssMean }), "rss_mean_MB")
+	b.ReportMetric(med(func(u inCallUsage) float64 { return u.hwm }), "hwm_MB")
+	b.ReportMetric(med(func(u inCallUsage) float64 { return float64(u.replies) }), "replies")
+}
+
+// inCallUsage is what one call cost the app.
+type inCallUsage struct {
+	cpuPercent           float64 // of one core
+	rssMax, rssMean, hwm float64 // MB
+	replies, utterances  int
+	cpuSeconds, wallSecs float64
+}
+
+// inCallOnce runs one call as BenchmarkInCall describes and returns what the
+// app used during its measuring window.
+func inCallOnce(b *testing.B, bin string, env []string, pa *pulsetest.Server, speech []int16, window time.Duration, hz int) inCallUsage {
+	b.Helper()
+	const inCall, cameraOn, speaking = `state="in call"`, "camera on", "agent=speaking"
+	logs := newLineTimer(inCall, cameraOn, speaking)
+	cmd := exec.Command(bin, "--handler", "echo", "--call", "--camera", camera.TestPatternID)
+	cmd.Env = env
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	// exited is closed when the app has exited, exitErr then says how.
+	exited := make(chan error)
+	var exitErr error
+	go func() { exitErr = cmd.Wait(); close(exited) }()
+	defer func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	fail := func(format string, args ...any) {
+		b.Helper()
+		select {
+		case <-exited:
+			format += fmt.Sprintf(" (the app exited: %v)", exitErr)
+		default:
+		}
+		b.Fatalf(format+"; log:\n%s", append(args, logs)...)
+	}
+	if _, err := logs.wait(inCall, exited, 60*time.Second); err != nil {
+		fail("%v", err)
+	}
+	// The call's VP8 encoder logs "camera on" at the first frame it encodes;
+	// a camera that could not be opened logs a warning instead.
+	if _, err := logs.wait(cameraOn, exited, 15*time.Second); err != nil {
+		fail("the camera is not sending: %v", err)
+	}
+
+	pid := cmd.Process.Pid
+	cpu0, err := cpuTicks(pid)
+	if err != nil {
+		fail("%v", err)
+	}
+	t0 := time.Now()
+	replies0 := logs.count(speaking)
+	// The microphone: the utterance (2.8 s), then 4.5 s for the echo's reply
+	// (the end-of-turn pause, then the same 2.8 s back) before the next.
+	ctx, stopTalking := context.WithCancel(context.Background())
+	talked := make(chan int, 1)
+	go func() {
+		n := 0
+		for ctx.Err() == nil {
+			if pa.Speak(ctx, speech) == nil {
+				n++
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(4500 * time.Millisecond):
+			}
+		}
+		talked <- n
+	}()
+	var rss []float64
+	var hwm float64
+	tick := time.NewTicker(time.Second)
+	for time.Since(t0) < window {
+		select {
+		case <-tick.C:
+		case <-exited:
+			stopTalking()
+			fail("the app exited during the call")
+		}
+		r, h, err := memory(pid)
+		if err != nil {
+			stopTalking()
+			fail("%v", err)
+		}
+		rss, hwm = append(rss, r), h
+	}
+	tick.Stop()
+	cpu1, err := cpuTicks(pid)
+	wall := time.Since(t0)
+	if err != nil {
+		stopTalking()
+		fail("%v", err)
+	}
+	replies := logs.count(speaking) - replies0
+	stopTalking()
+	utterances := <-talked
+
+	u := inCallUsage{
+		cpuSeconds: float64(cpu1-cpu0) / float64(hz), wallSecs: wall.Seconds(),
+		rssMax: slices.Max(rss), hwm: hwm, replies: replies, utterances: utterances,
+	}
+	u.cpuPercent = 100 * u.cpuSeconds / u.wallSecs
+	for _, r := range rss {
+		u.rssMean += r / float64(len(rss))
+	}
+	b.Logf("%.1f s in call: CPU %.2f s (%.1f %% of a core), RSS max %.1f MB, mean %.1f MB over %d samples, HWM %.1f MB; %d utterances spoken, %d replies",
+		u.wallSecs, u.cpuSeconds, u.cpuPercent, u.rssMax, u.rssMean, len(rss), u.hwm, utterances, replies)
+	if replies == 0 {
+		fail("the agent never spoke during the %v: the call was not live", window)
+	}
+
+	b.StopTimer() // quitting is not part of the call
+	defer b.StartTimer()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		b.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		fail("the app did not quit within 15 s of SIGTERM")
+	}
+	if exitErr != nil {
+		fail("the app did not exit cleanly: %v", exitErr)
+	}
+	for _, bad := range []string{"panic", "Error in Fyne call thread"} {
+		if strings.Contains(logs.String(), bad) {
+			fail("the app logged %q", bad)
+		}
+	}
+	return u
+}
+
+// clockTicks is the unit of the CPU times in /proc/PID/stat (USER_HZ,
+// getconf CLK_TCK: 100 on Linux).
+func clockTicks() (int, error) {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if err != nil {
+		return 0, fmt.Errorf("getconf CLK_TCK: %v", err)
+	}
+	return strconv.Atoi(strings.TrimSpace(string(out)))
+}
+
+// cpuTicks is the user + system CPU time that process pid has used, all its
+// threads, in clock ticks (fields 14 and 15 of /proc/PID/stat).
+func cpuTicks(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, field 2, is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected %q", pid, b)
+	}
+	f := strings.Fields(string(b[i+1:])) // from field 3, the state
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected %q", pid, b)
+	}
+	utime, err1 := strconv.ParseInt(f[14-3], 10, 64)
+	stime, err2 := strconv.ParseInt(f[15-3], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %v", pid, err)
+	}
+	return utime + stime, nil
+}
+
+// memory returns process pid's resident set (VmRSS) and its peak since
+// start (VmHWM), in MB.
+func memory(pid int) (rss, hwm float64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	found := 0
+	for line := range strings.Lines(string(b)) {
+		var kB float64
+		if _, err := fmt.Sscanf(line, "VmRSS: %f kB", &kB); err == nil {
+			rss, found = kB*1024/1e6, found+1
+		} else if _, err := fmt.Sscanf(line, "VmHWM: %f kB", &kB); err == nil {
+			hwm, found = kB*1024/1e6, found+1
+		}
+	}
+	if found != 2 {
+		return 0, 0, fmt.Errorf("/proc/%d/status has no VmRSS or VmHWM", pid)
+	}
+	return rss, hwm, nil
 }

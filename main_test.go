@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +20,7 @@ import (
 	"github.com/parley-app/parley/app/headless"
 	"github.com/parley-app/parley/app/history"
 	"github.com/parley-app/parley/media/audio"
+	"github.com/parley-app/parley/media/device"
 	"github.com/parley-app/parley/media/device/pulsetest"
 	"github.com/parley-app/parley/media/testdisplay"
 	"github.com/parley-app/parley/media/testspeech"
@@ -145,8 +148,9 @@ func (l *logWatcher) waitFor(t *testing.T, what string, within time.Duration, se
 
 // pressCall clicks the window's Call button, as a person would, with xdotool:
 // the button is the first of the call controls at the bottom left of the
-// window (the notices under them are hidden while empty). It retries until
-// the window is mapped and the app reports that it is connecting.
+// window (the notices under them are hidden while empty). It retries, 2 s
+// apart, until the window is mapped and the app reports that it is
+// connecting.
 func pressCall(t *testing.T, display string, logs *logWatcher, seen *[]string) {
 	t.Helper()
 	if _, err := exec.LookPath("xdotool"); err != nil {
@@ -166,31 +170,55 @@ func pressCall(t *testing.T, display string, logs *logWatcher, seen *[]string) {
 			cmd.Env = append(os.Environ(), "DISPLAY="+display)
 			_ = cmd.Run()
 		}
-		select {
-		case s := <-logs.lines:
-			*seen = append(*seen, s)
-			if strings.Contains(s, "state=connecting") {
-				return
+		// Click once, then read the log for a while: a second click on a
+		// call that is already connecting would hang it up.
+		wait := time.After(2 * time.Second)
+	read:
+		for {
+			select {
+			case s := <-logs.lines:
+				*seen = append(*seen, s)
+				if strings.Contains(s, "state=connecting") {
+					return
+				}
+			case <-wait:
+				break read
 			}
-		case <-time.After(500 * time.Millisecond):
 		}
 	}
 	t.Fatalf("pressing Call did nothing; log:\n%s", strings.Join(*seen, ""))
 }
 
 // TestGUICall starts the real app binary under Xvfb with a user-mode
-// PulseAudio: the window opens, pressing Call connects a call, speech written into the
-// pipe source (the microphone) comes back out of the null sink (the
-// speaker), and SIGTERM hangs up and exits cleanly.
+// PulseAudio whose default microphone and speaker are decoys (a silent
+// source, a sink nobody records), and does what a person does: opens the
+// settings with Ctrl+, and chooses the test microphone (a pipe source) and
+// speaker (a null sink) on the Devices tab with the keyboard, saves, closes
+// the settings and presses Call. Speech written into the pipe source must
+// come back out of the null sink (the echo agent), which it can only if
+// the choice was applied; SIGTERM then hangs up and exits cleanly. The
+// remote run first switches the Agent tab to a parley-agent process,
+// typing its address and token.
 func TestGUICall(t *testing.T) {
+	for _, remote := range []bool{false, true} {
+		name := map[bool]string{false: "local", true: "remote"}[remote]
+		t.Run(name, func(t *testing.T) { guiCall(t, remote) })
+	}
+}
+
+func guiCall(t *testing.T, remote bool) {
 	bin, err := buildApp()
 	if err != nil {
 		t.Fatal(err)
 	}
 	display := testdisplay.Xvfb(t, "1280x800x24")
-	pa := pulsetest.Start(t)
+	pa := pulsetest.StartWithDecoys(t)
 	speech := testspeech.GoForward(t)
 	rec := pa.Record(t)
+	var agentURL, token string
+	if remote {
+		agentURL, token = startAgentProcess(t)
+	}
 
 	cmd := exec.Command(bin, "--handler", "echo")
 	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8", "LC_ALL=", "XDG_DATA_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
@@ -213,13 +241,55 @@ func TestGUICall(t *testing.T) {
 	}()
 	var seen []string
 	logs.waitFor(t, "local agent listening", 30*time.Second, &seen)
+
+	// The pickers list the devices as the app's sound system does, after
+	// "System default".
+	mic, spk := deviceIndex(t, pa, device.Microphone, pulsetest.MicName), deviceIndex(t, pa, device.Speaker, pulsetest.SpeakerName)
+	x := xdo{t: t, display: display}
+	main := x.window("Parley")
+	x.keys(main, "ctrl+comma")
+	settings := x.window("Parley settings")
+	opened := time.Now()
+	applied := "remote=false"
+	if remote {
+		// Agent tab: Tab to the second choice, "On another machine", pick
+		// it, then the address and the token; Tab leaves the token box so
+		// that the window gets Ctrl+S.
+		x.keys(settings, "Tab", "Tab", "space", "Tab")
+		x.typeText(agentURL)
+		x.keys(settings, "Tab")
+		x.typeText(token)
+		x.keys(settings, "Tab")
+		applied = "remote=true agent=" + agentURL
+	}
+	// The Devices tab. The window lists the devices as it opens; give the
+	// sound server time to answer before choosing.
+	x.keys(settings, "ctrl+Next")
+	time.Sleep(time.Until(opened.Add(2 * time.Second)))
+	right := func(n int) []string { return slices.Repeat([]string{"Right"}, n) }
+	x.keys(settings, append(append(append([]string{"Tab"}, right(mic+1)...), "Tab"), right(spk+1)...)...)
+	x.keys(settings, "ctrl+s")
+	logs.waitFor(t, `msg="settings applied"`, 10*time.Second, &seen)
+	for _, want := range []string{applied, fmt.Sprintf("microphone=%q speaker=%q", pulsetest.MicName, pulsetest.SpeakerName)} {
+		if line := seen[len(seen)-1]; !strings.Contains(line, want) {
+			t.Fatalf("the settings window saved %s, want %s", line, want)
+		}
+	}
+	x.keys(settings, "ctrl+w")
+	if remote {
+		logs.waitFor(t, "using the remote agent", 30*time.Second, &seen)
+		if line := seen[len(seen)-1]; !strings.Contains(line, "url="+agentURL) {
+			t.Fatalf("the app uses another agent: %s", line)
+		}
+	}
+
 	pressCall(t, display, logs, &seen)
 	logs.waitFor(t, `state="in call" agent=listening`, 30*time.Second, &seen)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := pa.Speak(ctx, speech); err != nil {
-		t.Fatal(err)
+		t.Fatalf("the microphone does not take the speech: %v; log:\n%s", err, strings.Join(seen, ""))
 	}
 	logs.waitFor(t, "agent=speaking", 10*time.Second, &seen)
 	logs.waitFor(t, "agent=listening", 15*time.Second, &seen)
@@ -258,6 +328,117 @@ func TestGUICall(t *testing.T) {
 		t.Fatal("the app did not quit within 10 s of SIGTERM")
 	}
 }
+
+// deviceIndex is the position of the device named name among the sound
+// server's devices of kind, as malgo lists them to the app.
+func deviceIndex(t *testing.T, pa *pulsetest.Server, kind device.Kind, name string) int {
+	t.Helper()
+	pa.Setenv(t)
+	ctx, err := device.NewContext(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Close()
+	devs, err := ctx.Devices(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(devs, func(d device.Info) bool { return d.Name == name })
+	if i < 0 {
+		t.Fatalf("no %v named %q in %+v", kind, name, devs)
+	}
+	return i
+}
+
+// xdo drives the app's windows with xdotool, as a person's keyboard would.
+type xdo struct {
+	t       *testing.T
+	display string
+}
+
+func (x xdo) run(args ...string) (string, error) {
+	cmd := exec.Command("xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+x.display)
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// window waits (up to 15 s) for the window titled title and returns its ID.
+func (x xdo) window(title string) string {
+	x.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out, err := x.run("search", "--onlyvisible", "--name", "^"+title+"$")
+		if err == nil && out != "" {
+			return strings.Fields(out)[0]
+		}
+		if time.Now().After(deadline) {
+			x.t.Fatalf("no window %q appeared: %v %s", title, err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// keys gives the window the keyboard focus and presses the keys (X keysym
+// names, e.g. ctrl+comma, Tab, Right), one after another.
+func (x xdo) keys(win string, keys ...string) {
+	x.t.Helper()
+	if out, err := x.run("windowfocus", "--sync", win); err != nil {
+		x.t.Fatalf("xdotool windowfocus %s: %v %s", win, err, out)
+	}
+	if out, err := x.run(append([]string{"key", "--delay", "60"}, keys...)...); err != nil {
+		x.t.Fatalf("xdotool key %v: %v %s", keys, err, out)
+	}
+}
+
+// typeText types text into the focused widget.
+func (x xdo) typeText(text string) {
+	x.t.Helper()
+	if out, err := x.run("type", "--delay", "20", text); err != nil {
+		x.t.Fatalf("xdotool type: %v %s", err, out)
+	}
+}
+
+// startAgentProcess runs the real parley-agent (echo handler) on a free
+// loopback port for the test and returns its URL and token.
+func startAgentProcess(t *testing.T) (url, token string) {
+	t.Helper()
+	bin, err := buildAgent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	token = "gui-test-token"
+	cmd := exec.Command(bin, "--listen", addr, "--token", token, "--handler", "echo")
+	logs := &logWatcher{lines: make(chan string, 100)}
+	cmd.Stdout, cmd.Stderr = io.Discard, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var seen []string
+	logs.waitFor(t, "listening", 30*time.Second, &seen)
+	return "http://" + addr, token
+}
+
+// buildAgent builds the real parley-agent once, beside the app.
+var buildAgent = sync.OnceValues(func() (string, error) {
+	app, err := buildApp()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(filepath.Dir(app), "parley-agent")
+	out, err := exec.Command("go", "build", "-o", bin, "./cmd/parley-agent").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build parley-agent: %v\n%s", err, out)
+	}
+	return bin, nil
+})
 
 // TestHistoryCLI: search finds a turn by two of its words, export prints it,
 // reindex and delete work, bad input is a usage error.
