@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	fyneapp "fyne.io/fyne/v2/app"
@@ -95,6 +96,14 @@ func runGUI(args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "parley:", err)
 		return 2
+	}
+	if os.Getenv("GOGC") == "" {
+		// A call makes garbage at ~10 MB/s (camera frames, audio, pion) over a
+		// live heap of ~55 MB (the avatar's decoded images, fonts); Go's
+		// default GOGC=100 lets the heap grow to twice that between
+		// collections. Half the headroom saves ~25 MB of RSS in a call at
+		// no CPU cost measured (BenchmarkInCall, docs/benchmarks.md).
+		debug.SetGCPercent(50)
 	}
 	// The AI settings come from the settings window (Fyne preferences)
 	// unless provider flags were given.

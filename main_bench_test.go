@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -214,6 +215,9 @@ func (l *lineTimer) String() string {
 // and at least one reply must come within the window. It reports:
 //   - cpu_%: the process's user + system CPU time over the window, in
 //     percent of one core;
+//   - raster_cpu_%: the part of it spent in Mesa llvmpipe's threads, the
+//     software rasterizer that draws the window here (no GPU), which a
+//     desktop with a GPU does not spend;
 //   - rss_MB: the largest VmRSS of the samples taken every second,
 //     rss_mean_MB their mean, and hwm_MB the VmHWM (peak RSS since start)
 //     at the end (MB = 10⁶ bytes);
@@ -258,6 +262,7 @@ func BenchmarkInCall(b *testing.B) {
 		return median(xs)
 	}
 	b.ReportMetric(med(func(u inCallUsage) float64 { return u.cpuPercent }), "cpu_%")
+	b.ReportMetric(med(func(u inCallUsage) float64 { return u.rasterPercent }), "raster_cpu_%")
 	b.ReportMetric(med(func(u inCallUsage) float64 { return u.rssMax }), "rss_MB")
 	b.ReportMetric(med(func(u inCallUsage) float64 { return u.rssMean }), "rss_mean_MB")
 	b.ReportMetric(med(func(u inCallUsage) float64 { return u.hwm }), "hwm_MB")
@@ -267,6 +272,7 @@ func BenchmarkInCall(b *testing.B) {
 // inCallUsage is what one call cost the app.
 type inCallUsage struct {
 	cpuPercent           float64 // of one core
+	rasterPercent        float64 // of one core, in the software rasterizer's threads (part of cpuPercent)
 	rssMax, rssMean, hwm float64 // MB
 	replies, utterances  int
 	cpuSeconds, wallSecs float64
@@ -319,6 +325,10 @@ func inCallOnce(b *testing.B, bin string, env []string, pa *pulsetest.Server, sp
 	if err != nil {
 		fail("%v", err)
 	}
+	raster0, err := rasterTicks(pid)
+	if err != nil {
+		fail("%v", err)
+	}
 	t0 := time.Now()
 	replies0 := logs.count(speaking)
 	// The microphone: the utterance (2.8 s), then 4.5 s for the echo's reply
@@ -358,7 +368,8 @@ func inCallOnce(b *testing.B, bin string, env []string, pa *pulsetest.Server, sp
 	tick.Stop()
 	cpu1, err := cpuTicks(pid)
 	wall := time.Since(t0)
-	if err != nil {
+	raster1, err2 := rasterTicks(pid)
+	if err := errors.Join(err, err2); err != nil {
 		stopTalking()
 		fail("%v", err)
 	}
@@ -371,11 +382,12 @@ func inCallOnce(b *testing.B, bin string, env []string, pa *pulsetest.Server, sp
 		rssMax: slices.Max(rss), hwm: hwm, replies: replies, utterances: utterances,
 	}
 	u.cpuPercent = 100 * u.cpuSeconds / u.wallSecs
+	u.rasterPercent = 100 * float64(raster1-raster0) / float64(hz) / u.wallSecs
 	for _, r := range rss {
 		u.rssMean += r / float64(len(rss))
 	}
-	b.Logf("%.1f s in call: CPU %.2f s (%.1f %% of a core), RSS max %.1f MB, mean %.1f MB over %d samples, HWM %.1f MB; %d utterances spoken, %d replies",
-		u.wallSecs, u.cpuSeconds, u.cpuPercent, u.rssMax, u.rssMean, len(rss), u.hwm, utterances, replies)
+	b.Logf("%.1f s in call: CPU %.2f s (%.1f %% of a core, %.1f %% in llvmpipe), RSS max %.1f MB, mean %.1f MB over %d samples, HWM %.1f MB; %d utterances spoken, %d replies",
+		u.wallSecs, u.cpuSeconds, u.cpuPercent, u.rasterPercent, u.rssMax, u.rssMean, len(rss), u.hwm, utterances, replies)
 	if replies == 0 {
 		fail("the agent never spoke during the %v: the call was not live", window)
 	}
@@ -414,23 +426,51 @@ func clockTicks() (int, error) {
 // cpuTicks is the user + system CPU time that process pid has used, all its
 // threads, in clock ticks (fields 14 and 15 of /proc/PID/stat).
 func cpuTicks(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return statTicks(fmt.Sprintf("/proc/%d/stat", pid))
+}
+
+// rasterTicks returns the CPU time, in clock ticks, of process pid's
+// software rasterizer threads: Mesa llvmpipe's ("llvmpipe-N"), which do
+// on the CPU what a GPU does on a desktop with one.
+func rasterTicks(pid int) (int64, error) {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	if err != nil {
+		return 0, err
+	}
+	var sum int64
+	for _, task := range tasks {
+		comm, err := os.ReadFile(filepath.Join(task, "comm"))
+		if err != nil || !strings.HasPrefix(string(comm), "llvmpipe") {
+			continue // a thread that ended, or not the rasterizer
+		}
+		n, err := statTicks(filepath.Join(task, "stat"))
+		if err != nil {
+			continue
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
+// statTicks reads utime + stime from a /proc stat file.
+func statTicks(path string) (int64, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
 	}
 	// The command name, field 2, is in parentheses and may hold spaces.
 	i := strings.LastIndexByte(string(b), ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected %q", pid, b)
+		return 0, fmt.Errorf("%s: unexpected %q", path, b)
 	}
 	f := strings.Fields(string(b[i+1:])) // from field 3, the state
 	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected %q", pid, b)
+		return 0, fmt.Errorf("%s: unexpected %q", path, b)
 	}
 	utime, err1 := strconv.ParseInt(f[14-3], 10, 64)
 	stime, err2 := strconv.ParseInt(f[15-3], 10, 64)
 	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %v", pid, err)
+		return 0, fmt.Errorf("%s: %v", path, err)
 	}
 	return utime + stime, nil
 }

@@ -36,7 +36,13 @@ type AvatarView struct {
 	Note  *widget.Label // "Loading the avatar…", or why it could not load
 	Box   *fyne.Container
 
+	// OnFrame, if set, runs on the Fyne goroutine after each frame is
+	// shown, with the frame's number: what else the window draws in step
+	// with the avatar, so that it shares the avatar's repaint.
+	OnFrame func(n int)
+
 	clock ticker
+	n     int // frames shown, for OnFrame
 }
 
 // NewAvatarView returns the view; call Start to animate it.
@@ -65,7 +71,13 @@ func NewAvatarView(src Animator) *AvatarView {
 func (v *AvatarView) Start() {
 	v.clock.start(AvatarInterval, func(now time.Time) {
 		f := v.src.Avatar(now.Add(AvatarInterval / 2))
-		fyne.Do(func() { v.Show(f) })
+		fyne.Do(func() {
+			v.Show(f)
+			if v.OnFrame != nil {
+				v.OnFrame(v.n)
+			}
+			v.n++
+		})
 	})
 }
 

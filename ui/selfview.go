@@ -3,10 +3,10 @@ package ui
 import (
 	"image"
 	"sync"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
+	"golang.org/x/image/draw"
 )
 
 // SelfViewer gives the latest frame of the person's own camera (nil when
@@ -15,29 +15,33 @@ type SelfViewer interface {
 	SelfView() image.Image
 }
 
-// SelfViewInterval is how often the self-view looks for a new camera
-// frame: 10 times a second is enough for a thumbnail, and each redraw
-// repaints the window.
-const SelfViewInterval = 100 * time.Millisecond
-
 // SelfViewSize is the thumbnail's size in the corner of the avatar.
 var SelfViewSize = fyne.NewSize(160, 120)
 
+// selfViewPixels is the thumbnail's resolution: twice its size, sharp on
+// a HiDPI screen (scale 2) and a quarter of a 640×480 frame.
+var selfViewPixels = image.Rect(0, 0, 2*int(SelfViewSize.Width), 2*int(SelfViewSize.Height))
+
 // SelfView is the small picture of the person's own camera, shown while
-// the camera is on.
+// the camera is on. Each new camera frame is scaled into one reused
+// thumbnail (nearest neighbour, golang.org/x/image/draw: a quarter of the
+// CPU of bilinear, and a thumbnail shows no difference) instead of being handed to
+// Fyne whole: Fyne would convert every 640×480 frame to a new RGBA image
+// (1.2 MB of garbage per frame).
 type SelfView struct {
 	src   SelfViewer
 	Image *canvas.Image
 
 	mu    sync.Mutex
 	on    bool
-	last  image.Image
-	clock ticker
+	last  image.Image // the camera frame shown
+	thumb *image.RGBA
 }
 
-// NewSelfView returns the self-view, hidden until Render(true).
+// NewSelfView returns the self-view, hidden until Render(true). The
+// window's avatar clock calls Show (PanelEvery).
 func NewSelfView(src SelfViewer) *SelfView {
-	v := &SelfView{src: src, Image: canvas.NewImageFromImage(nil)}
+	v := &SelfView{src: src, Image: canvas.NewImageFromImage(nil), thumb: image.NewRGBA(selfViewPixels)}
 	v.Image.FillMode = canvas.ImageFillContain
 	v.Image.ScaleMode = canvas.ImageScaleFastest
 	v.Image.SetMinSize(SelfViewSize)
@@ -58,8 +62,8 @@ func (v *SelfView) Render(on bool) {
 	v.Image.Image, v.last = nil, nil
 }
 
-// Show draws the latest camera frame if it is new; call it on the Fyne
-// goroutine.
+// Show draws the latest camera frame, scaled to fit the thumbnail with
+// black bars, if it is new; call it on the Fyne goroutine.
 func (v *SelfView) Show() {
 	v.mu.Lock()
 	on := v.on
@@ -72,21 +76,22 @@ func (v *SelfView) Show() {
 		return
 	}
 	v.last = img
-	v.Image.Image = img
+	draw.Draw(v.thumb, v.thumb.Rect, image.Black, image.Point{}, draw.Src)
+	draw.NearestNeighbor.Scale(v.thumb, fit(img.Bounds(), v.thumb.Rect), img, img.Bounds(), draw.Src, nil)
+	v.Image.Image = v.thumb
 	v.Image.Refresh()
 }
 
-// Start looks for new frames every SelfViewInterval until Stop.
-func (v *SelfView) Start() {
-	v.clock.start(SelfViewInterval, func(time.Time) {
-		v.mu.Lock()
-		on := v.on
-		v.mu.Unlock()
-		if on {
-			fyne.Do(v.Show)
-		}
-	})
+// fit is the largest rectangle of src's aspect centred in dst.
+func fit(src, dst image.Rectangle) image.Rectangle {
+	sw, sh, dw, dh := src.Dx(), src.Dy(), dst.Dx(), dst.Dy()
+	if sw <= 0 || sh <= 0 {
+		return dst
+	}
+	w, h := dw, sh*dw/sw
+	if h > dh {
+		w, h = sw*dh/sh, dh
+	}
+	x, y := dst.Min.X+(dw-w)/2, dst.Min.Y+(dh-h)/2
+	return image.Rect(x, y, x+w, y+h)
 }
-
-// Stop ends the ticker and waits for it.
-func (v *SelfView) Stop() { v.clock.halt() }

@@ -6,7 +6,7 @@ import (
 )
 
 // ticker runs a function every interval on its own goroutine until
-// stopped: the avatar view's and the self-view's frame clocks.
+// stopped: the avatar view's frame clock, which the self-view follows.
 type ticker struct {
 	mu      sync.Mutex
 	stop    chan struct{}

@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -88,6 +88,7 @@ type Window struct {
 
 	Avatar   *AvatarView
 	SelfView *SelfView
+	level    atomic.Uint64 // the microphone's latest level, float64 bits
 }
 
 // openSettings shows the settings window.
@@ -226,12 +227,11 @@ func NewWindow(a fyne.App, c Caller) *Window {
 	w.Win.SetContent(container.NewBorder(top, nil, nil, nil, split))
 	w.Win.Resize(w.savedSize())
 	w.shortcuts(a)
+	w.Avatar.OnFrame = w.onFrame
 	w.Avatar.Start()
-	w.SelfView.Start()
 	a.Lifecycle().SetOnStopped(func() {
 		w.SaveSize()
 		w.Avatar.Stop()
-		w.SelfView.Stop()
 	})
 	c.OnStatus(
 		func(s app.Status) { fyne.Do(func() { w.Render(s) }) },
@@ -405,37 +405,32 @@ func latencyText(m *api.TurnMetrics) string {
 	return strings.Join(parts, " · ")
 }
 
-// LevelInterval is how often the microphone meter is redrawn: 15 times a
-// second is smooth to the eye, where the 50 levels a second the call
-// reports would redraw the whole window 50 times a second (software GL
-// under load then starves the audio).
-const LevelInterval = time.Second / 15
+// PanelEvery is how many avatar frames (AvatarInterval, 40 ms) pass
+// between two updates of the self-view and the microphone meter: every
+// 3rd, 8.3 times a second. They are drawn in the same frame as the avatar
+// so that all three share one repaint: Fyne repaints the whole window for
+// any change, and under a software renderer (Mesa's llvmpipe, as under
+// Xvfb) a repaint of a 1280×800 window costs ~13 ms of CPU
+// (BenchmarkInCall).
+const PanelEvery = 3
 
-// levelUpdates returns the level callback: it passes at most one level per
-// LevelInterval to the UI goroutine, and the first 0 after a sound (so the
-// meter drops when the call ends), but not the 50 zeros a second of a
-// silent microphone.
+// levelUpdates returns the level callback: it keeps the latest level for
+// the avatar clock to draw (onFrame).
 func (w *Window) levelUpdates() func(float64) {
-	var last atomic.Int64
-	var zero atomic.Bool // the meter shows 0 already
-	return func(l float64) {
-		now := time.Now().UnixNano()
-		if l == 0 {
-			if zero.Swap(true) {
-				return // a silent microphone does not repaint the window
-			}
-		} else {
-			if now-last.Load() < int64(LevelInterval) {
-				return
-			}
-			zero.Store(false)
-		}
-		last.Store(now)
-		fyne.Do(func() {
-			if w.Level.Value != l {
-				w.Level.SetValue(l)
-			}
-		})
+	return func(l float64) { w.level.Store(math.Float64bits(l)) }
+}
+
+// onFrame runs on the Fyne goroutine after the avatar clock's n-th frame:
+// every PanelEvery-th it draws the self-view's new camera frame and the
+// microphone's level, if they changed (a silent microphone repaints
+// nothing).
+func (w *Window) onFrame(n int) {
+	if n%PanelEvery != 0 {
+		return
+	}
+	w.SelfView.Show()
+	if l := math.Float64frombits(w.level.Load()); w.Level.Value != l {
+		w.Level.SetValue(l)
 	}
 }
 

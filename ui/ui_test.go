@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"image"
+	"image/color"
 	"strings"
 	"sync"
 	"testing"
@@ -177,7 +178,16 @@ func TestWindowFollowsTheCall(t *testing.T) {
 func TestCallControls(t *testing.T) {
 	a := test.NewApp()
 	defer a.Quit()
-	self := image.NewYCbCr(image.Rect(0, 0, 320, 240), image.YCbCrSubsampleRatio420)
+	// A 16:9 camera frame of one colour: the 4:3 thumbnail shows it with
+	// black bars above and below.
+	self := image.NewYCbCr(image.Rect(0, 0, 320, 180), image.YCbCrSubsampleRatio420)
+	for i := range self.Y {
+		self.Y[i] = 150
+	}
+	for i := range self.Cb {
+		self.Cb[i], self.Cr[i] = 60, 190
+	}
+	want := color.RGBAModel.Convert(self.At(160, 90)).(color.RGBA)
 	fc := &fakeCaller{st: app.Status{Local: true, State: call.InCall}, self: self}
 	w := NewWindow(a, fc)
 	test.Tap(w.Mute)
@@ -195,10 +205,18 @@ func TestCallControls(t *testing.T) {
 	}
 	go fc.push(app.Status{Local: true, State: call.InCall, Camera: true})
 	waitFor(t, func() bool { return w.Camera.Text == "Camera off" && w.SelfView.Image.Visible() })
+	var thumb *image.RGBA
 	waitFor(t, func() bool {
-		var img image.Image
-		fyne.DoAndWait(func() { img = w.SelfView.Image.Image })
-		return img == self
+		fyne.DoAndWait(func() { thumb, _ = w.SelfView.Image.Image.(*image.RGBA) })
+		return thumb != nil
+	})
+	fyne.DoAndWait(func() {
+		b := thumb.Bounds()
+		mid, top := thumb.RGBAAt(b.Dx()/2, b.Dy()/2), thumb.RGBAAt(b.Dx()/2, 2)
+		near := func(a, b uint8) bool { return a-b < 3 || b-a < 3 }
+		if b.Dx() != 2*int(SelfViewSize.Width) || !near(mid.R, want.R) || !near(mid.G, want.G) || !near(mid.B, want.B) || top != (color.RGBA{A: 255}) {
+			t.Errorf("self-view %v: middle %v (camera %v), top %v (want black bars)", b, mid, want, top)
+		}
 	})
 
 	// Ctrl+Enter in the message box sends; Esc there hangs up.
