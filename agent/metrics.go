@@ -16,14 +16,15 @@ const FrameSecondsMetric = "parley_frame_seconds"
 
 // metrics are one server's Prometheus metrics, on a registry of its own.
 type metrics struct {
-	reg        *prometheus.Registry
-	active     prometheus.Gauge
-	started    prometheus.Counter
-	refused    prometheus.Counter
-	reclaimed  prometheus.Counter
-	packetsIn  prometheus.Counter
-	packetsOut prometheus.Counter
-	frameTime  prometheus.Histogram
+	reg         *prometheus.Registry
+	active      prometheus.Gauge
+	started     prometheus.Counter
+	refused     prometheus.Counter
+	reclaimed   prometheus.Counter
+	iceRestarts prometheus.Counter // ICE restarts answered (PATCH)
+	packetsIn   prometheus.Counter
+	packetsOut  prometheus.Counter
+	frameTime   prometheus.Histogram
 }
 
 func newMetrics() *metrics {
@@ -41,6 +42,9 @@ func newMetrics() *metrics {
 		reclaimed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "parley_sessions_reclaimed_total", Help: "Sessions ended by the agent because the peer was gone or the handler failed, not by DELETE.",
 		}),
+		iceRestarts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_ice_restarts_total", Help: "ICE restarts answered: offers of PATCH /v1/sessions/{id} applied to a live session.",
+		}),
 		packetsIn: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "parley_rtp_packets_received_total", Help: "RTP packets received from callers.",
 		}),
@@ -53,7 +57,7 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(10e-6, 1.5, 24), // 10 µs .. 112 ms in 50 % steps
 		}),
 	}
-	m.reg.MustRegister(m.active, m.started, m.refused, m.reclaimed, m.packetsIn, m.packetsOut, m.frameTime,
+	m.reg.MustRegister(m.active, m.started, m.refused, m.reclaimed, m.iceRestarts, m.packetsIn, m.packetsOut, m.frameTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -101,6 +101,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	mux.HandleFunc("POST "+api.SessionsPath, s.authed(s.createSession))
 	mux.HandleFunc("DELETE "+api.SessionsPath+"/{id}", s.authed(s.deleteSession))
+	mux.HandleFunc("PATCH "+api.SessionsPath+"/{id}", s.authed(s.restartSession))
 	mux.HandleFunc("GET "+api.InfoPath, s.authed(s.serveInfo))
 	mux.HandleFunc("GET "+api.HealthPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -108,7 +109,7 @@ func NewServer(cfg Config) (*Server, error) {
 	})
 	mux.Handle("GET "+MetricsPath, s.metrics.handler())
 	mux.HandleFunc(api.SessionsPath, methodNotAllowed("POST"))
-	mux.HandleFunc(api.SessionsPath+"/{id}", methodNotAllowed("DELETE"))
+	mux.HandleFunc(api.SessionsPath+"/{id}", methodNotAllowed("DELETE, PATCH"))
 	mux.HandleFunc(api.InfoPath, methodNotAllowed("GET"))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint: "+r.URL.Path)
@@ -186,12 +187,15 @@ func (s *Server) authed(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
+// readOffer reads and checks the SDP offer of a POST or PATCH: its content
+// type, its size and that it is SDP with audio. It writes the error reply
+// and returns false when the offer is refused.
+func readOffer(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != api.ContentTypeSDP {
 		writeError(w, http.StatusUnsupportedMediaType, api.CodeUnsupportedType,
 			fmt.Sprintf("the offer must be sent as %s, not %q", api.ContentTypeSDP, r.Header.Get("Content-Type")))
-		return
+		return nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, api.MaxOfferBytes))
 	if err != nil {
@@ -199,13 +203,21 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &tooBig) {
 			writeError(w, http.StatusRequestEntityTooLarge, api.CodeTooLarge,
 				fmt.Sprintf("the offer is larger than %d bytes", api.MaxOfferBytes))
-			return
+			return nil, false
 		}
 		writeError(w, http.StatusBadRequest, api.CodeBadSDP, "could not read the offer: "+err.Error())
-		return
+		return nil, false
 	}
 	if err := validateOffer(body); err != nil {
 		writeError(w, http.StatusBadRequest, api.CodeBadSDP, err.Error())
+		return nil, false
+	}
+	return body, true
+}
+
+func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
+	body, ok := readOffer(w, r)
+	if !ok {
 		return
 	}
 	if ok, why := s.reserve(); !ok {
@@ -385,6 +397,49 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
 	}
 	ss.close()
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// restartSession answers PATCH /v1/sessions/{id}: an SDP offer that
+// restarts ICE on a live session (RFC 8445 §9; JSEP's IceRestart, RFC 8829
+// §5.2.1) because the caller's network path changed or broke. The session
+// keeps its ID, handler, data channel and tracks; only the ICE credentials
+// and candidates change. Checks run in this order: token, session (404),
+// content type, size, SDP (400), then whether the session can renegotiate
+// now (409).
+func (s *Server) restartSession(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	s.mu.Lock()
+	ss, ok := s.byID[id]
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusNotFound, api.CodeNotFound, "no session "+id)
+		return
+	}
+	body, ok := readOffer(w, r)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), answerTimeout)
+	defer cancel()
+	start := time.Now()
+	answer, err := ss.restart(ctx, string(body))
+	switch {
+	case errors.Is(err, errRenegotiating), errors.Is(err, errEnding):
+		writeError(w, http.StatusConflict, api.CodeConflict, err.Error())
+		return
+	case errors.Is(err, errBadOffer):
+		writeError(w, http.StatusBadRequest, api.CodeBadSDP, err.Error())
+		return
+	case err != nil:
+		s.log.Error("ICE restart", "session", id, "err", err)
+		writeError(w, http.StatusInternalServerError, api.CodeInternal, "could not answer the ICE restart")
+		return
+	}
+	s.metrics.iceRestarts.Inc()
+	s.log.Info("ICE restart answered", "session", id, "remote", r.RemoteAddr, "ms", time.Since(start).Milliseconds())
+	w.Header().Set("Content-Type", api.ContentTypeSDP)
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, answer)
 }
 
 // remove forgets and closes a session; it reports whether the session was

@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp/codecs"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
@@ -53,6 +55,14 @@ type session struct {
 	keep      api.Keepalive
 	idle      time.Duration // reclaim after this long without media or events; 0: never
 	lastHeard atomic.Int64  // UnixNano of the last RTP packet or event from the caller
+
+	// Liveness for ICE restarts (watch): UnixNano of the caller's last
+	// pong, of the keepalive's last "no pong" and of the last ICE restart
+	// answered. renego is held while an offer is being applied.
+	lastPong    atomic.Int64
+	noPongAt    atomic.Int64
+	restartedAt atomic.Int64
+	renego      sync.Mutex
 
 	mu      sync.Mutex
 	queue   []queued // audio waiting to be sent
@@ -146,6 +156,130 @@ func (s *session) answer(ctx context.Context, offer string) (string, error) {
 	return s.pc.LocalDescription().SDP, nil
 }
 
+// Why an ICE restart offer cannot be applied now (409).
+var (
+	errRenegotiating = errors.New("another offer for this session is being applied")
+	errEnding        = errors.New("the session is ending")
+)
+
+// restart applies an offer that restarts ICE (RFC 8445 §9) to the live
+// session and returns the answer with all candidates gathered. The offer
+// must change the ICE credentials and keep the DTLS fingerprint: the DTLS
+// association, and with it the data channel and the SRTP keys, carries on
+// over the new path. Errors: errBadOffer (wrapped) for an offer that is not
+// such a restart or that pion refuses, errRenegotiating while another offer
+// is being applied, errEnding once the session is closing.
+func (s *session) restart(ctx context.Context, offer string) (string, error) {
+	if !s.renego.TryLock() {
+		return "", errRenegotiating
+	}
+	defer s.renego.Unlock()
+	if s.ending() {
+		return "", errEnding
+	}
+	offer, dropped := s.factory.RemoteDescription(offer)
+	if dropped > 0 {
+		s.log.Info("dropped non-public ICE candidates from the restart offer", "count", dropped)
+	}
+	cur := s.pc.RemoteDescription()
+	if cur == nil {
+		return "", errEnding
+	}
+	if err := checkRestart(cur.SDP, offer); err != nil {
+		return "", fmt.Errorf("%w: %v", errBadOffer, err)
+	}
+	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		if s.ending() {
+			return "", errEnding
+		}
+		return "", fmt.Errorf("%w: %v", errBadOffer, err)
+	}
+	ans, err := s.pc.CreateAnswer(nil)
+	if err != nil {
+		s.rollback()
+		return "", fmt.Errorf("%w: %v", errBadOffer, err)
+	}
+	gathered := webrtc.GatheringCompletePromise(s.pc)
+	if err := s.pc.SetLocalDescription(ans); err != nil {
+		s.rollback()
+		return "", fmt.Errorf("set local description: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return "", fmt.Errorf("gathering ICE candidates: %w", ctx.Err())
+	}
+	s.restartedAt.Store(time.Now().UnixNano())
+	return s.pc.LocalDescription().SDP, nil
+}
+
+// ending reports whether close has begun.
+func (s *session) ending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// rollback undoes a remote offer that could not be answered, so that the
+// session can take the next one.
+func (s *session) rollback() {
+	if s.pc.SignalingState() != webrtc.SignalingStateHaveRemoteOffer {
+		return
+	}
+	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback}); err != nil {
+		s.log.Debug("rollback", "err", err)
+	}
+}
+
+// checkRestart checks that offer restarts ICE on the session whose remote
+// description is cur: other ICE credentials, the same DTLS fingerprints.
+func checkRestart(cur, offer string) error {
+	oldUfrag, oldPwd, oldFP, err := iceIdentity(cur)
+	if err != nil {
+		return err
+	}
+	ufrag, pwd, fp, err := iceIdentity(offer)
+	switch {
+	case err != nil:
+		return err
+	case ufrag == "" || pwd == "":
+		return errors.New("the offer has no ICE credentials (a=ice-ufrag, a=ice-pwd)")
+	case ufrag == oldUfrag && pwd == oldPwd:
+		return errors.New("the offer does not restart ICE: its ice-ufrag and ice-pwd are the session's (only ICE restarts are accepted)")
+	case !slices.Equal(fp, oldFP):
+		return errors.New("the offer's DTLS fingerprint is not the session's: an ICE restart keeps the DTLS association")
+	}
+	return nil
+}
+
+// iceIdentity returns an SDP's ICE credentials, from the session level or
+// else the first media section that has them, and its DTLS fingerprints
+// (sorted, without duplicates).
+func iceIdentity(raw string) (ufrag, pwd string, fingerprints []string, err error) {
+	var d sdp.SessionDescription
+	if err := d.UnmarshalString(raw); err != nil {
+		return "", "", nil, fmt.Errorf("the offer is not valid SDP: %v", err)
+	}
+	ufrag, _ = d.Attribute("ice-ufrag")
+	pwd, _ = d.Attribute("ice-pwd")
+	if fp, ok := d.Attribute("fingerprint"); ok {
+		fingerprints = append(fingerprints, strings.ToLower(fp))
+	}
+	for _, m := range d.MediaDescriptions {
+		if u, ok := m.Attribute("ice-ufrag"); ok && ufrag == "" {
+			ufrag = u
+		}
+		if p, ok := m.Attribute("ice-pwd"); ok && pwd == "" {
+			pwd = p
+		}
+		if fp, ok := m.Attribute("fingerprint"); ok {
+			fingerprints = append(fingerprints, strings.ToLower(fp))
+		}
+	}
+	slices.Sort(fingerprints)
+	return ufrag, pwd, slices.Compact(fingerprints), nil
+}
+
 // start runs the handler and the sender; called once the answer is sent.
 func (s *session) start() error {
 	s.mu.Lock()
@@ -169,11 +303,13 @@ func (s *session) start() error {
 }
 
 // disconnectedGrace is how long a peer connection may stay disconnected
-// before the session is reclaimed (ICE may recover before that).
+// before the caller counts as lost (ICE may recover before that).
 const disconnectedGrace = 5 * time.Second
 
-// keepalive pings the caller every second once the data channel is open and
-// reclaims the session when no pong comes for api.PongTimeout.
+// keepalive pings the caller every second once the data channel is open.
+// When no pong comes for api.PongTimeout it notes the time (watch then
+// counts the caller as lost) and pings on: a caller that restarts ICE
+// answers again.
 func (s *session) keepalive() {
 	defer s.wg.Done()
 	select {
@@ -181,33 +317,66 @@ func (s *session) keepalive() {
 	case <-s.ctx.Done():
 		return
 	}
-	if err := s.keep.Run(s.ctx); err != nil {
-		s.log.Info("caller stopped answering pings", "err", err)
-		go s.onEnd(s)
+	for {
+		err := s.keep.Run(s.ctx)
+		if err == nil {
+			return // the session ended
+		}
+		if s.noPongAt.Swap(time.Now().UnixNano()) <= s.lastPong.Load() { // once per silence
+			s.log.Info("caller stopped answering pings", "err", err)
+		}
 	}
 }
 
-// watch reclaims the session when the caller is gone: disconnected for
-// disconnectedGrace, or nothing heard (RTP or events) for the idle timeout.
+// hasConnected reports whether the peer connection has been connected.
+func (s *session) hasConnected() bool {
+	select {
+	case <-s.connected:
+		return true
+	default:
+		return false
+	}
+}
+
+// watch reclaims the session when the caller is gone: lost (lostWhy) and
+// not back within api.RestartGrace of the loss or of its last ICE restart,
+// or nothing heard (RTP or events) for the idle timeout.
 func (s *session) watch() {
 	defer s.wg.Done()
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	var disconnectedSince time.Time
+	var disconnectedSince, lostAt time.Time
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case now := <-t.C:
-			switch st := s.pc.ConnectionState(); {
+			st := s.pc.ConnectionState()
+			switch {
 			case st != webrtc.PeerConnectionStateDisconnected:
 				disconnectedSince = time.Time{}
 			case disconnectedSince.IsZero():
 				disconnectedSince = now
-			case now.Sub(disconnectedSince) > disconnectedGrace:
-				s.log.Info("caller disconnected", "for", now.Sub(disconnectedSince).String())
-				go s.onEnd(s)
-				return
+			}
+			switch {
+			case !s.hasConnected():
+			case lostAt.IsZero():
+				if why := s.lostWhy(st, disconnectedSince, now); why != "" {
+					lostAt = now
+					s.log.Info("caller lost: keeping the session for an ICE restart", "why", why, "grace", api.RestartGrace.String())
+				}
+			case st == webrtc.PeerConnectionStateConnected && s.lastPong.Load() > lostAt.UnixNano():
+				s.log.Info("caller back", "after", now.Sub(lostAt).Round(time.Millisecond).String())
+				lostAt = time.Time{}
+			default:
+				if r := time.Unix(0, s.restartedAt.Load()); r.After(lostAt) {
+					lostAt = r // a restart offer starts the grace anew
+				}
+				if now.Sub(lostAt) > api.RestartGrace {
+					s.log.Info("caller gone: no ICE restart brought it back", "grace", api.RestartGrace.String())
+					go s.onEnd(s)
+					return
+				}
 			}
 			if s.idle > 0 && now.Sub(time.Unix(0, s.lastHeard.Load())) > s.idle {
 				s.log.Info("session idle", "timeout", s.idle.String())
@@ -216,6 +385,22 @@ func (s *session) watch() {
 			}
 		}
 	}
+}
+
+// lostWhy says why the caller of a connected session counts as lost, or
+// "" if it does not: its connection failed, or has been disconnected for
+// disconnectedGrace (since disconnectedSince), or it stopped answering
+// pings.
+func (s *session) lostWhy(st webrtc.PeerConnectionState, disconnectedSince, now time.Time) string {
+	switch {
+	case st == webrtc.PeerConnectionStateFailed:
+		return "connection failed"
+	case !disconnectedSince.IsZero() && now.Sub(disconnectedSince) > disconnectedGrace:
+		return "disconnected for " + now.Sub(disconnectedSince).Round(time.Second).String()
+	case s.noPongAt.Load() > s.lastPong.Load():
+		return "no pong for " + api.PongTimeout.String()
+	}
+	return ""
 }
 
 // bye tells the caller why the session ends and gives the event a moment
@@ -231,7 +416,13 @@ func (s *session) onConnectionState(st webrtc.PeerConnectionState) {
 	switch st {
 	case webrtc.PeerConnectionStateConnected:
 		s.connOnce.Do(func() { close(s.connected) })
-	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+	case webrtc.PeerConnectionStateFailed:
+		// A call that was up may come back by an ICE restart (watch);
+		// one that never connected will not.
+		if !s.hasConnected() {
+			go s.onEnd(s)
+		}
+	case webrtc.PeerConnectionStateClosed:
 		go s.onEnd(s)
 	}
 }
@@ -267,6 +458,9 @@ func (s *session) onDataChannel(dc *webrtc.DataChannel) {
 		if err != nil {
 			s.log.Warn("bad event from client", "err", err)
 			return
+		}
+		if e.Type == api.TypePong {
+			s.lastPong.Store(time.Now().UnixNano())
 		}
 		if s.keep.Handle(e) {
 			return

@@ -185,6 +185,7 @@ type attempt struct {
 	ended   bool                       // under App.mu
 	conv    string                     // the history's conversation ID
 	metrics map[int64]*api.TurnMetrics // by turn, until the final line files them
+	lost    <-chan error               // the current call's Callbacks.OnLost (only dial touches it)
 	done    chan struct{}
 	once    sync.Once
 }
@@ -317,7 +318,8 @@ func (a *App) Call() {
 	go a.dial(att)
 }
 
-// Reconnection after a connection lost mid-call: up to
+// Reconnection after a connection lost mid-call: first an ICE restart of
+// the call over the same agent session (ICERestartTimeout), then up to
 // DefaultReconnectAttempts new sessions, ReconnectBackoff apart at first
 // and doubling up to maxBackoff (0.5 + 1 + 2 + 4 + 8 + 8 s: about 24 s of
 // trying, plus each attempt's own connect time).
@@ -327,10 +329,19 @@ const (
 	maxBackoff               = 8 * time.Second
 )
 
+// ICERestartTimeout bounds the ICE restart that reconnecting tries first:
+// new candidates gathered, the agent's answer (PATCH) and the connection
+// back over the new path. A restart that works takes well under a second
+// where the path is back; past this the path is taken to be still broken,
+// and new sessions are tried with backoff. The agent keeps a lost
+// session for api.RestartGrace (15 s) from its own loss detection (after
+// the same 5 s without a pong as ours), so the restart comes well within it.
+const ICERestartTimeout = 5 * time.Second
+
 // dial runs one attempt: it connects, then watches the call until it ends;
-// a connection lost mid-call is redialled (a new session, the same
-// conversation and transcript) until it comes back or the attempts run
-// out.
+// a connection lost mid-call is brought back by an ICE restart, else
+// redialled (a new session, the same conversation and transcript) until it
+// comes back or the attempts run out.
 func (a *App) dial(att *attempt) {
 	start := time.Now()
 	select {
@@ -362,21 +373,33 @@ func (a *App) dial(att *attempt) {
 			a.finish(att, nil)
 			return
 		}
-		<-c.Done()
-		err = c.Err()
+		select {
+		case <-c.Done():
+			err = c.Err()
+		case err = <-att.lost: // the call is still up, Reconnecting
+		}
 		if !errors.Is(err, call.ErrConnectionLost) || att.ctx.Err() != nil {
+			c.Hangup() // at once if it has ended
 			a.finish(att, err)
 			return
 		}
 		a.log.Warn("connection lost mid-call: reconnecting", "err", err)
-		c, err = a.reconnect(att, err)
+		c, err = a.reconnect(att, c, err)
 	}
 }
 
-// reconnect dials again after the connection was lost (lost), with
-// backoff, showing each attempt in the status. It returns the new call, or
-// the error to end the attempt with.
-func (a *App) reconnect(att *attempt, lost error) (*call.Call, error) {
+// reconnect brings the call back after its connection was lost (lost):
+// first by an ICE restart of old over the same session, then by dialling
+// new sessions with backoff, showing each attempt in the status. It
+// returns the call (old itself after a restart), or the error to end the
+// attempt with.
+func (a *App) reconnect(att *attempt, old *call.Call, lost error) (*call.Call, error) {
+	if a.restartICE(att, old) {
+		return old, nil
+	}
+	if att.ctx.Err() != nil {
+		return nil, att.ctx.Err()
+	}
 	wait := ReconnectBackoff
 	err := lost
 	attempts := cmp.Or(a.cfg.ReconnectAttempts, DefaultReconnectAttempts)
@@ -385,15 +408,7 @@ func (a *App) reconnect(att *attempt, lost error) (*call.Call, error) {
 		if try > 1 {
 			msg = fmt.Sprintf("Still reconnecting (attempt %d of %d): %s", try, attempts, call.Describe(err))
 		}
-		a.update(func(s *Status) bool {
-			if a.att != att || att.ended {
-				return false
-			}
-			s.State, s.Message, s.AgentState = call.Reconnecting, msg, ""
-			s.Stats = nil
-			a.resetAvatar()
-			return true
-		})
+		a.reconnecting(att, msg)
 		select {
 		case <-time.After(wait):
 		case <-att.ctx.Done():
@@ -403,7 +418,7 @@ func (a *App) reconnect(att *attempt, lost error) (*call.Call, error) {
 		var c *call.Call
 		c, err = a.connect(att, time.Now())
 		if err == nil {
-			a.log.Info("reconnected", "attempt", try)
+			a.log.Info("reconnected with a new session", "attempt", try)
 			return c, nil
 		}
 		if !retryable(err) || att.ctx.Err() != nil {
@@ -412,6 +427,60 @@ func (a *App) reconnect(att *attempt, lost error) (*call.Call, error) {
 		a.log.Info("reconnect failed", "attempt", try, "err", err)
 	}
 	return nil, &gaveUp{attempts: attempts, last: err}
+}
+
+// reconnecting shows att as Reconnecting with msg; the agent's state, the
+// statistics and the avatar are cleared until the call is back.
+func (a *App) reconnecting(att *attempt, msg string) {
+	a.update(func(s *Status) bool {
+		if a.att != att || att.ended {
+			return false
+		}
+		s.State, s.Message, s.AgentState = call.Reconnecting, msg, ""
+		s.Stats = nil
+		a.resetAvatar()
+		return true
+	})
+}
+
+// restartICE tries to bring c back over its own agent session, within
+// ICERestartTimeout, and reports whether it did. When it did not (the
+// session is gone: 404; an agent without ICE restarts: 405; the path still
+// broken; the agent unreachable), c is hung up, which also ends the old
+// session at the agent if it can be reached, and reconnect makes a new
+// one. A restart that worked keeps everything: the session's conversation
+// on the agent, and the agent's state and avatar shown before the loss
+// unless newer ones came meanwhile.
+func (a *App) restartICE(att *attempt, c *call.Call) bool {
+	a.mu.Lock()
+	agentState := a.status.AgentState
+	a.mu.Unlock()
+	a.avatar.mu.Lock()
+	expression, face, mode := a.avatar.expression, a.avatar.face, a.avatar.mode
+	a.avatar.mu.Unlock()
+	a.reconnecting(att, "The connection to the agent was lost. Reconnecting…")
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(att.ctx, ICERestartTimeout)
+	err := c.RestartICE(ctx)
+	cancel()
+	if err != nil {
+		a.log.Info("ICE restart failed: making a new session", "err", err, "ms", time.Since(start).Milliseconds())
+		c.Hangup()
+		return false
+	}
+	a.log.Info("reconnected by an ICE restart", "ms", time.Since(start).Milliseconds(), "restarts", c.Metrics().Restarts)
+	a.update(func(s *Status) bool {
+		if a.att == att && s.AgentState == "" {
+			s.AgentState = agentState
+		}
+		return false // connected publishes it
+	})
+	a.avatar.mu.Lock()
+	if a.avatar.expression == "" && a.avatar.face == "" && a.avatar.mode == "" {
+		a.avatar.expression, a.avatar.face, a.avatar.mode = expression, face, mode
+	}
+	a.avatar.mu.Unlock()
+	return true
 }
 
 // gaveUp ends a call whose reconnection attempts all failed.
@@ -476,6 +545,7 @@ func (a *App) connect(att *attempt, start time.Time) (*call.Call, error) {
 	if cam != nil {
 		cfg.Camera = cam
 	}
+	lost := make(chan error, 1)
 	c, err := call.Dial(att.ctx, cfg, call.Callbacks{
 		OnMicLevel: func(l float64) {
 			a.mu.Lock()
@@ -484,10 +554,17 @@ func (a *App) connect(att *attempt, start time.Time) (*call.Call, error) {
 			cb(l)
 		},
 		OnEvent: func(e api.Event) { a.onEvent(att, e) },
+		OnLost: func(err error) {
+			select {
+			case lost <- err:
+			default: // told already
+			}
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
+	att.lost = lost
 	return c, nil
 }
 
@@ -497,13 +574,13 @@ func (a *App) connect(att *attempt, start time.Time) (*call.Call, error) {
 func (a *App) connected(att *attempt, c *call.Call) bool {
 	a.camMu.Lock()
 	defer a.camMu.Unlock()
-	ok := false
+	ok, watched := false, false
 	var cam *camera.Source
 	a.update(func(s *Status) bool {
 		if att.ctx.Err() != nil || att.ended {
 			return false
 		}
-		ok = true
+		ok, watched = true, att.call == c // back by an ICE restart
 		att.call = c
 		c.SetMuted(s.Muted)
 		cam = a.cam
@@ -512,6 +589,9 @@ func (a *App) connected(att *attempt, c *call.Call) bool {
 	})
 	if !ok {
 		return false
+	}
+	if watched { // a switch of the camera reached the call meanwhile (swapCamera)
+		return true
 	}
 	if cam != att.sentCam {
 		a.sendCamera(c, cam)
@@ -570,6 +650,9 @@ func (a *App) watch(att *attempt, c *call.Call) {
 			return
 		case <-tick.C:
 		}
+		if c.State() != call.InCall {
+			continue // reconnecting: no statistics to show
+		}
 		st := c.Stats()
 		msg := ""
 		if e := c.Metrics().Echo; e.On {
@@ -577,7 +660,7 @@ func (a *App) watch(att *attempt, c *call.Call) {
 			last = e
 		}
 		a.update(func(s *Status) bool {
-			if a.att != att || att.ended || att.call != c {
+			if a.att != att || att.ended || att.call != c || s.State != call.InCall {
 				return false
 			}
 			s.Stats = &st

@@ -24,6 +24,11 @@ import (
 // agentBinDir holds the parley-agent the tests build; TestMain removes it.
 var agentBinDir string
 
+// buildEnv is the environment the tests started with. go build needs its
+// HOME (the module and build caches there); pulsetest.Setenv points HOME
+// at a temporary directory, where go build would fetch every module anew.
+var buildEnv = os.Environ()
+
 // agentBinary builds the real parley-agent once for this package's tests.
 var agentBinary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "parley-agent-bin-")
@@ -32,7 +37,9 @@ var agentBinary = sync.OnceValues(func() (string, error) {
 	}
 	agentBinDir = dir
 	bin := filepath.Join(dir, "parley-agent")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/parley-app/parley/cmd/parley-agent").CombinedOutput()
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/parley-app/parley/cmd/parley-agent")
+	cmd.Env = buildEnv
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build parley-agent: %v\n%s", err, out)
 	}
@@ -140,8 +147,9 @@ func hasLine(tr []Line, role, text string) bool {
 
 // TestReconnectAfterTheAgentDies: a remote agent killed mid-call (no bye)
 // and started again on the same address: the app shows "reconnecting",
-// dials a new session by itself, keeps the transcript, and the
-// conversation goes on in the new session.
+// tries an ICE restart first (it fails: nobody answers the PATCH), dials a
+// new session by itself, keeps the transcript, and the conversation goes
+// on in the new session.
 func TestReconnectAfterTheAgentDies(t *testing.T) {
 	pa := pulsetest.Start(t)
 	pa.Setenv(t)
@@ -169,15 +177,22 @@ func TestReconnectAfterTheAgentDies(t *testing.T) {
 	lostAt := time.Now()
 	s := r.until(t, 15*time.Second, "reconnecting", func(s Status) bool { return s.State == call.Reconnecting })
 	t.Logf("reconnecting %v after the kill: %q", time.Since(lostAt).Round(time.Millisecond), s.Message)
-	if !strings.Contains(s.Message, "Reconnecting") || !hasLine(s.Transcript, api.RoleUser, "go forward") {
-		t.Fatalf("while reconnecting: message %q, transcript %+v", s.Message, s.Transcript)
+	if !strings.Contains(s.Message, "Reconnecting") || strings.Contains(s.Message, "attempt") || !hasLine(s.Transcript, api.RoleUser, "go forward") {
+		t.Fatalf("while reconnecting (the ICE restart first): message %q, transcript %+v", s.Message, s.Transcript)
 	}
+	s = r.until(t, 15*time.Second, "a new session tried", func(s Status) bool {
+		return s.State == call.Reconnecting && strings.Contains(s.Message, "attempt 1 of")
+	})
+	t.Logf("after the failed ICE restart, %v after the kill: %q", time.Since(lostAt).Round(time.Millisecond), s.Message)
 	time.Sleep(time.Second) // at least one attempt finds nobody there
-	startRemoteAgent(t, ag.addr)
+	ag2 := startRemoteAgent(t, ag.addr)
 	s = r.until(t, 30*time.Second, "in call again", func(s Status) bool { return s.State == call.InCall })
 	t.Logf("in call again %v after the kill", time.Since(lostAt).Round(time.Millisecond))
 	if !hasLine(s.Transcript, api.RoleAssistant, "go forward") || s.Message != "" {
 		t.Fatalf("after reconnecting: message %q, transcript %+v", s.Message, s.Transcript)
+	}
+	if m := agentMetrics(t, ag2.url()); !strings.Contains(m, "parley_sessions_started_total 1\n") || !strings.Contains(m, "parley_ice_restarts_total 0\n") {
+		t.Errorf("the new agent's /metrics do not show one new session and no restart:\n%s", m)
 	}
 	if err := pa.Speak(ctx, speech); err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ const ProtocolVersion = 3
 // Signaling endpoints and limits.
 const (
 	SessionsPath    = "/v1/sessions"        // POST: SDP offer in, SDP answer out
-	SessionPathFmt  = "/v1/sessions/%s"     // DELETE: end the session
+	SessionPathFmt  = "/v1/sessions/%s"     // DELETE: end the session; PATCH: ICE restart (SDP offer in, SDP answer out)
 	HealthPath      = "/healthz"            // GET: 200 "ok"
 	ManifestPath    = "/v1/assets/manifest" // GET: the avatar pack's manifest (JSON)
 	AssetPathFmt    = "/v1/assets/%s"       // GET: one asset's bytes by SHA-256 digest (lowercase hex)
@@ -37,6 +37,7 @@ const (
 	CodeForbidden        = "forbidden"          // 403
 	CodeNotFound         = "not_found"          // 404
 	CodeMethodNotAllowed = "method_not_allowed" // 405
+	CodeConflict         = "conflict"           // 409: the session is ending, or already renegotiating
 	CodeTooLarge         = "too_large"          // 413
 	CodeUnsupportedType  = "unsupported_type"   // 415
 	CodeUnavailable      = "unavailable"        // 503

@@ -11,6 +11,12 @@ import (
 const (
 	PingInterval = time.Second     // how often each side pings
 	PongTimeout  = 5 * time.Second // silence after which the peer is gone
+	// RestartGrace is how long an agent keeps a session whose caller it
+	// lost (no pong for PongTimeout, its connection disconnected for 5 s or
+	// failed) so that the caller can restart ICE on it (PATCH
+	// /v1/sessions/{id}); each restart offer starts it anew. A session not
+	// back by then is reclaimed.
+	RestartGrace = 15 * time.Second
 )
 
 // ErrNoPong is returned by Keepalive.Run when no pong came for the timeout.

@@ -49,13 +49,20 @@ type Config struct {
 }
 
 // Callbacks receive what happens during a call. Every field may be nil. They
-// must not block. OnMicLevel and OnEvent run on the call's goroutines; OnEnd
-// runs on whichever goroutine ended the call (the one calling Hangup, for a
-// hang-up).
+// must not block. OnMicLevel, OnEvent and OnLost run on the call's
+// goroutines; OnEnd runs on whichever goroutine ended the call (the one
+// calling Hangup, for a hang-up).
 type Callbacks struct {
 	OnMicLevel func(level float64) // 0..1, once per 20 ms mic frame
 	OnEvent    func(e api.Event)   // every event from the agent
 	OnEnd      func(err error)     // once, when the call ends; err nil for a hang-up
+	// OnLost, if set, is told when the connection is lost mid-call (ICE
+	// or DTLS failed, or no pong for api.PongTimeout; err wraps
+	// ErrConnectionLost) and the call does not end: it stays up,
+	// Reconnecting, until its owner brings it back with RestartICE or
+	// hangs up. It is called once per loss. Nil ends the call with
+	// ErrConnectionLost instead.
+	OnLost func(err error)
 }
 
 func (cb *Callbacks) fill() {
@@ -86,6 +93,11 @@ type Metrics struct {
 	// spoke over it: start of that speech → the first frame of silence
 	// handed to the speaker (a barge-in, or the pause a cough causes).
 	BargeIn time.Duration
+	// Restarts counts the ICE restarts that brought a lost connection
+	// back (RestartICE); RestartTime is how long the last one took, from
+	// its offer to connected.
+	Restarts    int
+	RestartTime time.Duration
 }
 
 // EchoStats describe the echo canceller during a call.
@@ -148,6 +160,7 @@ type Call struct {
 	echoMu    sync.Mutex
 	echo      EchoStats
 	connected atomic.Bool
+	rs        restartState // lost connection and ICE restarts (restart.go)
 	endOnce   sync.Once
 	endErr    error
 	done      chan struct{}
@@ -198,6 +211,7 @@ func Dial(ctx context.Context, cfg Config, cb Callbacks) (*Call, error) {
 		jb: jitter.New(cfg.Jitter), ctx: cctx, cancel: cancel, done: make(chan struct{}),
 		dcOpen: make(chan struct{}), lips: newMouthTimeline(),
 	}
+	c.rs.init()
 	if cfg.EchoCancel != nil {
 		if c.aec, err = aec.New(*cfg.EchoCancel); err != nil {
 			c.shutdown(err, false)
@@ -256,15 +270,9 @@ func (c *Call) connect(ctx context.Context) error {
 	var openOnce sync.Once
 	dc.OnOpen(func() {
 		openOnce.Do(func() { close(c.dcOpen) })
-		if !c.addWorker() {
-			return
+		if c.addWorker() {
+			go c.keepalive()
 		}
-		go func() {
-			defer c.wg.Done()
-			if err := c.keep.Run(c.ctx); err != nil {
-				go c.end(fmt.Errorf("%w: %v", ErrConnectionLost, err))
-			}
-		}()
 	})
 	dc.OnMessage(func(m webrtc.DataChannelMessage) {
 		e, err := api.DecodeEvent(m.Data)
@@ -307,14 +315,18 @@ func (c *Call) connect(ctx context.Context) error {
 	var connOnce, failOnce sync.Once
 	c.pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		c.log.Debug("peer connection", "state", s.String())
+		c.noteState(s)
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
 			connOnce.Do(func() { close(connected) })
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			if c.connected.Load() {
-				go c.end(ErrConnectionLost)
-			} else {
+			switch {
+			case !c.connected.Load():
 				failOnce.Do(func() { close(failed) })
+			case s == webrtc.PeerConnectionStateFailed: // an ICE restart may bring it back
+				go c.lose(fmt.Errorf("%w: ICE or DTLS failed", ErrConnectionLost))
+			default: // closed: the agent closed its side (DTLS close_notify)
+				go c.end(ErrConnectionLost)
 			}
 		}
 	})
@@ -635,7 +647,12 @@ func (c *Call) Metrics() Metrics {
 	c.echoMu.Lock()
 	echo := c.echo
 	c.echoMu.Unlock()
+	c.rs.smu.Lock()
+	restarts, restartTime := c.rs.restarts, c.rs.last
+	c.rs.smu.Unlock()
 	return Metrics{
+		Restarts:       restarts,
+		RestartTime:    restartTime,
 		Echo:           echo,
 		ConnectTime:    c.connectTime,
 		FirstAudioTime: time.Duration(c.firstAudio.Load()),

@@ -1,6 +1,6 @@
 // Package signal is the client side of Parley's HTTP signaling
-// (docs/protocol.md): it posts the SDP offer to an agent and ends the
-// session, and asks an agent about itself (Info). Local and remote mode use
+// (docs/protocol.md): it posts the SDP offer to an agent, restarts ICE on
+// the session and ends it, and asks an agent about itself (Info). Local and remote mode use
 // it alike.
 package signal
 
@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -142,6 +143,44 @@ func (c *Client) CreateSession(ctx context.Context, offer string) (Session, erro
 		return Session{}, fmt.Errorf("signal: the agent's answer has no valid Location header")
 	}
 	return Session{Answer: string(body), Location: loc.String()}, nil
+}
+
+// RestartSession sends an offer that restarts ICE to the session at
+// location (PATCH, docs/protocol.md) and returns the agent's answer. The
+// session keeps its ID, conversation and data channel. Errors:
+// ErrUnreachable (wrapped) when the agent cannot be reached, *StatusError
+// when it refuses: 404 when the session is gone and 405 from an agent
+// without ICE restarts (both mean: make a new session), 409 while the
+// session is ending or taking another offer.
+//
+// A restart follows a lost or changed network path, so a kept-alive
+// connection to the agent from before may be dead too (its local address
+// gone with a network switch): idle connections are dropped first and the
+// request goes on a fresh one.
+func (c *Client) RestartSession(ctx context.Context, location, offer string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, location, strings.NewReader(offer))
+	if err != nil {
+		return "", fmt.Errorf("signal: %w", err)
+	}
+	req.Header.Set("Content-Type", api.ContentTypeSDP)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	c.http.CloseIdleConnections()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("%w at %s: %w", ErrUnreachable, c.base.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, api.MaxOfferBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("%w: reading the answer: %w", ErrUnreachable, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", statusError(resp, body)
+	}
+	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || mt != api.ContentTypeSDP {
+		return "", fmt.Errorf("%w: the reply to an ICE restart is %q, not an SDP answer", ErrNotAgent, resp.Header.Get("Content-Type"))
+	}
+	return string(body), nil
 }
 
 // DeleteSession ends the session at location. A 404 (already gone) is not an

@@ -7,7 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+
+	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-app/parley/agent"
 	"github.com/parley-app/parley/agent/api"
@@ -126,3 +129,101 @@ func TestWithHTTPClient(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// offerer is a caller's peer connection with a microphone track and the
+// parley data channel, closed with the test.
+func offerer(t *testing.T) *webrtc.PeerConnection {
+	t.Helper()
+	f, err := rtc.NewLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := f.NewPeerConnection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	tr, err := rtc.NewOpusTrack("mic", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.AddTrack(tr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.CreateDataChannel(rtc.DataChannelLabel, nil); err != nil {
+		t.Fatal(err)
+	}
+	return pc
+}
+
+// gathered makes pc's offer (opts: ICE restart or not) its local
+// description and returns it with its candidates.
+func gathered(t *testing.T, pc *webrtc.PeerConnection, opts *webrtc.OfferOptions) string {
+	t.Helper()
+	o, err := pc.CreateOffer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(o); err != nil {
+		t.Fatal(err)
+	}
+	<-g
+	return pc.LocalDescription().SDP
+}
+
+// TestRestartSession: an ICE restart offer sent to a session's Location
+// gets the agent's answer; a session that is gone gives a 404, an agent
+// without ICE restarts a 405, both as *StatusError with the agent's code.
+func TestRestartSession(t *testing.T) {
+	url := startAgent(t)
+	c := client(t, url, token)
+	pc := offerer(t)
+	s, err := c.CreateSession(context.Background(), gathered(t, pc, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: s.Answer}); err != nil {
+		t.Fatal(err)
+	}
+	restart := gathered(t, pc, &webrtc.OfferOptions{ICERestart: true})
+	answer, err := c.RestartSession(context.Background(), s.Location, restart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(answer, "a=candidate:") || answer == s.Answer {
+		t.Fatalf("restart answer:\n%s", answer)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := c.DeleteSession(context.Background(), s.Location); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.RestartSession(context.Background(), s.Location, gathered(t, pc, &webrtc.OfferOptions{ICERestart: true}))
+	var se *signal.StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusNotFound || se.API.Code != api.CodeNotFound {
+		t.Fatalf("restart of a deleted session: %v", err)
+	}
+
+	// An agent from before ICE restarts answered PATCH like any other
+	// wrong method.
+	old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "DELETE")
+		w.Header().Set("Content-Type", api.ContentTypeJSON)
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		_, _ = io.WriteString(w, `{"error":"method_not_allowed","message":"PATCH is not allowed here; use DELETE"}`)
+	}))
+	defer old.Close()
+	_, err = client(t, old.URL, token).RestartSession(context.Background(), old.URL+api.SessionsPath+"/x", restart)
+	if !errors.As(err, &se) || se.Status != http.StatusMethodNotAllowed || se.API.Code != api.CodeMethodNotAllowed {
+		t.Fatalf("restart at an older agent: %v", err)
+	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	gone := "http://" + ln.Addr().String()
+	ln.Close()
+	if _, err := client(t, gone, token).RestartSession(context.Background(), gone+api.SessionsPath+"/x", restart); !errors.Is(err, signal.ErrUnreachable) {
+		t.Fatalf("restart with nothing listening: %v", err)
+	}
+}

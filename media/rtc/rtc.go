@@ -197,11 +197,22 @@ func NewLoopback(opts ...Option) (*Factory, error) {
 // none). The operator-facing knobs (NAT 1:1, port range, candidate filter)
 // come with parley-agent's remote mode.
 //
+// Host candidates come from the host's addresses at each gathering, not
+// at the making of the peer connection as in pion, so that an ICE restart
+// after the host changed networks offers its new addresses.
+//
 // Candidates that the remote peer offers with private, loopback, link-local
 // or unspecified addresses are dropped (RemoteDescription) unless ropts
 // include AllowPrivate. DTLS fingerprints are checked by pion as usual.
 func NewRemote(iceServers []webrtc.ICEServer, opts []Option, ropts ...RemoteOption) (*Factory, error) {
 	var s webrtc.SettingEngine
+	// Host candidates from the addresses the host has at each gathering,
+	// so that an ICE restart after a change of network offers the new ones.
+	n, err := newLiveNet()
+	if err != nil {
+		return nil, err
+	}
+	s.SetNet(n)
 	for _, o := range opts {
 		o(&s)
 	}
