@@ -110,8 +110,12 @@ func runGUI(args []string, stderr io.Writer) int {
 	fa := fyneapp.NewWithID(appID)
 	memoryOn := *memory
 	saved := ui.LoadSettings(fa.Preferences())
+	var applied *app.Settings // what the agent starts with, if it is the saved settings
 	if !brainFlagsSet(fs) {
 		bc = saved.Brain()
+		if !*memory || saved.Memory {
+			applied = &saved
+		}
 		memoryOn = memoryOn || saved.Memory
 	}
 	// The connection and devices come from the settings too, unless given
@@ -134,7 +138,7 @@ func runGUI(args []string, stderr io.Writer) int {
 		AgentURL: *agentURL, Token: *token, MicID: *mic, SpeakerID: *speaker, Log: log,
 		CameraID: camID, VideoPreset: saved.VideoPreset,
 		ICEServers: *iceServers, AllowPrivate: *allowPrivate,
-		Echo: *handler == brain.HandlerEcho, Brain: bc, Memory: memoryOn,
+		Echo: *handler == brain.HandlerEcho, Brain: bc, Memory: memoryOn, Settings: applied,
 		NoEchoCancellation: *noAEC || saved.NoEchoCancellation,
 		NoiseSuppression:   saved.NoiseSuppression, GainControl: saved.GainControl,
 	})

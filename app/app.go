@@ -66,7 +66,11 @@ type Config struct {
 	// conversation's providers.
 	Echo  bool
 	Brain brain.Config
-	Log   *slog.Logger
+	// Settings, if not nil, are the saved settings Brain and Memory were
+	// taken from: Configure then restarts the local agent only when their
+	// AI part changes (nil: the first Configure restarts it).
+	Settings *Settings
+	Log      *slog.Logger
 }
 
 // RoleMemory marks a transcript line saying what the model was reminded of.
@@ -197,7 +201,7 @@ func New(cfg Config) (*App, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	a := &App{cfg: cfg, log: cfg.Log.With("component", "app"), onStatus: func(Status) {}, onLevel: func(float64) {}}
+	a := &App{cfg: cfg, log: cfg.Log.With("component", "app"), onStatus: func(Status) {}, onLevel: func(float64) {}, applied: cfg.Settings}
 	a.status.Local = cfg.AgentURL == ""
 	a.ready = make(chan struct{})
 	a.hw = newHistoryWriter(a)

@@ -11,6 +11,7 @@ import (
 	"github.com/parley-app/parley/agent/provider/openai/openaitest"
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/history"
+	"github.com/parley-app/parley/app/localagent"
 	"github.com/parley-app/parley/media/device/pulsetest"
 	"github.com/parley-app/parley/media/testspeech"
 )
@@ -137,5 +138,40 @@ func TestConfigureRestartsTheAgent(t *testing.T) {
 			t.Fatalf("providers still %q", a.Status().Providers)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestConfigureKeepsTheAgent: settings that change only devices or sound
+// leave the local agent running, from the first Configure on when the app
+// was started from the saved settings (Config.Settings).
+func TestConfigureKeepsTheAgent(t *testing.T) {
+	saved := Settings{EndSilence: 700 * time.Millisecond}
+	a, err := New(Config{NoHistory: true, Brain: saved.Brain(), Settings: &saved})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	<-a.Ready()
+	running := func() (*localagent.Agent, chan struct{}) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.agent, a.ready
+	}
+	agent, ready := running()
+	changed := saved
+	changed.Mic, changed.NoEchoCancellation, changed.VideoPreset = "USB Headset", true, "320x240"
+	if err := a.Configure(changed); err != nil {
+		t.Fatal(err)
+	}
+	if ag, r := running(); ag != agent || r != ready {
+		t.Fatal("changing the devices and sound restarted the agent")
+	}
+	changed.EndSilence = time.Second
+	if err := a.Configure(changed); err != nil {
+		t.Fatal(err)
+	}
+	<-a.Ready()
+	if ag, _ := running(); ag == agent {
+		t.Fatal("changing the end-of-turn pause did not restart the agent")
 	}
 }
