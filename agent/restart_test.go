@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -12,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/logging"
 	"github.com/pion/transport/v4/vnet"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parley-app/parley/agent"
 	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/media/rtc"
+	"github.com/parley-app/parley/media/rtc/vnettest"
 )
 
 // counter answers each typed message with a notice that counts them: state
@@ -264,53 +263,13 @@ func TestRestartErrors(t *testing.T) {
 	}
 }
 
-// cutNet is a virtual network (pion/transport's vnet) with a caller at
-// 10.0.0.1 and the agent at 10.0.0.2 whose path can be cut: while cut is
-// set, every packet is dropped.
-type cutNet struct {
-	client, agent *vnet.Net
-	cut           atomic.Bool
-}
-
-func newCutNet(t *testing.T) *cutNet {
-	t.Helper()
-	quiet := logging.NewDefaultLoggerFactory()
-	quiet.DefaultLogLevel = logging.LogLevelDisabled
-	r, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", LoggerFactory: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &cutNet{}
-	for ip, p := range map[string]**vnet.Net{"10.0.0.1": &n.client, "10.0.0.2": &n.agent} {
-		if *p, err = vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{ip}}); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.AddNet(*p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r.AddChunkFilter(func(vnet.Chunk) bool { return !n.cut.Load() })
-	if err := r.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = r.Stop() })
-	return n
-}
-
-// on makes a loopback factory's peers use the virtual network n.
-func on(n *vnet.Net) rtc.Option {
-	return func(s *webrtc.SettingEngine) {
-		s.SetNet(n)
-		s.SetIPFilter(func(ip net.IP) bool { return !ip.IsLoopback() })
-	}
-}
-
 // TestLostSessionWaitsForARestart: when the path to a caller breaks (no
 // close, no DELETE) the agent keeps the session for api.RestartGrace after
 // it notices, so that the caller can restart ICE, and then reclaims it.
 func TestLostSessionWaitsForARestart(t *testing.T) {
-	n := newCutNet(t)
-	af, err := rtc.NewLoopback(on(n.agent))
+	var cut atomic.Bool // drops every packet while set
+	n := vnettest.New(t, func(vnet.Chunk) bool { return !cut.Load() })
+	af, err := rtc.NewLoopback(vnettest.On(n.Agent))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +280,7 @@ func TestLostSessionWaitsForARestart(t *testing.T) {
 	hs := httptest.NewServer(srv)
 	defer srv.Close()
 	defer hs.Close()
-	cf, err := rtc.NewLoopback(on(n.client))
+	cf, err := rtc.NewLoopback(vnettest.On(n.Client))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,16 +292,16 @@ func TestLostSessionWaitsForARestart(t *testing.T) {
 		t.Fatalf("count %d", n)
 	}
 
-	n.cut.Store(true)
-	cut := time.Now()
+	cut.Store(true)
+	cutAt := time.Now()
 	// Both sides notice within api.PongTimeout (the loopback factory's ICE
 	// fails after 4 s); the session must outlive that by far.
 	time.Sleep(api.PongTimeout + 3*time.Second)
 	if got := srv.Sessions(); got != 1 {
-		t.Fatalf("the session was reclaimed %v after the path broke, before any grace for a restart", time.Since(cut).Round(time.Second))
+		t.Fatalf("the session was reclaimed %v after the path broke, before any grace for a restart", time.Since(cutAt).Round(time.Second))
 	}
 	waitSessions(t, srv, 0, api.PongTimeout+api.RestartGrace+10*time.Second)
-	gone := time.Since(cut)
+	gone := time.Since(cutAt)
 	t.Logf("session reclaimed %v after the path broke", gone.Round(100*time.Millisecond))
 	if gone < api.RestartGrace {
 		t.Fatalf("reclaimed after %v, before the restart grace of %v", gone, api.RestartGrace)

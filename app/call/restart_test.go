@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/logging"
 	"github.com/pion/transport/v4/vnet"
 
 	"github.com/parley-app/parley/agent"
@@ -21,43 +20,9 @@ import (
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/signal"
 	"github.com/parley-app/parley/media/rtc"
+	"github.com/parley-app/parley/media/rtc/vnettest"
 	"github.com/parley-app/parley/media/testspeech"
 )
-
-// cutNet is a virtual network (pion/transport's vnet) with the client at
-// 10.0.0.1 and the agent at 10.0.0.2 whose path can be cut: while cut is
-// set, the router drops every packet (STUN, DTLS, SRTP, SCTP), as a pulled
-// cable or a dead Wi-Fi does. Signaling goes over the machine's loopback,
-// as it does between networks when only the media path broke.
-type cutNet struct {
-	client, agent *vnet.Net
-	cut           atomic.Bool
-}
-
-func newCutNet(t *testing.T) *cutNet {
-	t.Helper()
-	quiet := logging.NewDefaultLoggerFactory()
-	quiet.DefaultLogLevel = logging.LogLevelDisabled
-	r, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", LoggerFactory: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &cutNet{}
-	for ip, p := range map[string]**vnet.Net{"10.0.0.1": &n.client, "10.0.0.2": &n.agent} {
-		if *p, err = vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{ip}}); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.AddNet(*p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r.AddChunkFilter(func(vnet.Chunk) bool { return !n.cut.Load() })
-	if err := r.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = r.Stop() })
-	return n
-}
 
 // countingEcho is the echo handler that also answers each typed message
 // with a notice counting them: state that lives in the agent's session
@@ -120,8 +85,13 @@ func hearEcho(t *testing.T, mic *voice, spk *ear, speech []int16) {
 // both sides' keepalives running again (the call outlives the pong
 // timeout).
 func TestRestartICEAfterThePathBreaks(t *testing.T) {
-	n := newCutNet(t)
-	af, err := rtc.NewLoopback(on(n.agent)) // ICE: disconnected after 2 s, failed 2 s later
+	// The path can be cut: while cut is set the router drops every packet
+	// (STUN, DTLS, SRTP, SCTP), as a pulled cable or a dead Wi-Fi does.
+	// Signaling goes over the machine's loopback, as it does between
+	// networks when only the media path broke.
+	var cut atomic.Bool
+	n := vnettest.New(t, func(vnet.Chunk) bool { return !cut.Load() })
+	af, err := rtc.NewLoopback(vnettest.On(n.Agent)) // ICE: disconnected after 2 s, failed 2 s later
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +115,7 @@ func TestRestartICEAfterThePathBreaks(t *testing.T) {
 		hs.Close()
 		srv.Close()
 	})
-	cf, err := rtc.NewLoopback(on(n.client))
+	cf, err := rtc.NewLoopback(vnettest.On(n.Client))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,11 +140,11 @@ func TestRestartICEAfterThePathBreaks(t *testing.T) {
 		t.Fatalf("count %d, want 1", got)
 	}
 
-	n.cut.Store(true)
-	cut := time.Now()
+	cut.Store(true)
+	cutAt := time.Now()
 	select {
 	case err := <-lost:
-		t.Logf("loss noticed %v after the cut: %v", time.Since(cut).Round(time.Millisecond), err)
+		t.Logf("loss noticed %v after the cut: %v", time.Since(cutAt).Round(time.Millisecond), err)
 		if !errors.Is(err, call.ErrConnectionLost) {
 			t.Fatalf("OnLost(%v), want ErrConnectionLost", err)
 		}
@@ -201,7 +171,7 @@ func TestRestartICEAfterThePathBreaks(t *testing.T) {
 		t.Fatalf("state %v after a failed restart, want reconnecting", st)
 	}
 
-	n.cut.Store(false)
+	cut.Store(false)
 	start := time.Now()
 	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
 	err = c.RestartICE(ctx)
@@ -209,7 +179,7 @@ func TestRestartICEAfterThePathBreaks(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RestartICE with the path back: %v", err)
 	}
-	t.Logf("ICE restart took %v (RestartICE call); the path was cut for %v", time.Since(start).Round(time.Millisecond), start.Sub(cut).Round(time.Millisecond))
+	t.Logf("ICE restart took %v (RestartICE call); the path was cut for %v", time.Since(start).Round(time.Millisecond), start.Sub(cutAt).Round(time.Millisecond))
 	m := c.Metrics()
 	t.Logf("Metrics: %d restart(s), the last %v from offer to connected", m.Restarts, m.RestartTime.Round(time.Millisecond))
 	if st := c.State(); st != call.InCall || m.Restarts != 1 || m.RestartTime <= 0 {

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/logging"
 	"github.com/pion/transport/v4/vnet"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
@@ -20,6 +19,7 @@ import (
 	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/media/audio"
 	"github.com/parley-app/parley/media/rtc"
+	"github.com/parley-app/parley/media/rtc/vnettest"
 	"github.com/parley-app/parley/media/testspeech"
 	"github.com/parley-app/parley/media/testvideo"
 	"github.com/parley-app/parley/media/wavfile"
@@ -197,72 +197,28 @@ func TestStatsAfterHangup(t *testing.T) {
 	}
 }
 
-// lossyNet is a virtual network (pion/transport's vnet) with the client at
-// 10.0.0.1 and the agent at 10.0.0.2 that drops every tenth RTP packet in
-// each direction; RTCP, STUN, DTLS and SCTP pass.
-type lossyNet struct {
-	router         *vnet.Router
-	client, agent  *vnet.Net
-	toAgent, toCli atomic.Int64 // RTP packets seen
-}
-
-func newLossyNet(t *testing.T) *lossyNet {
-	t.Helper()
-	quiet := logging.NewDefaultLoggerFactory()
-	quiet.DefaultLogLevel = logging.LogLevelDisabled
-	r, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", LoggerFactory: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &lossyNet{router: r}
-	for _, p := range []struct {
-		ip  string
-		net **vnet.Net
-	}{{"10.0.0.1", &n.client}, {"10.0.0.2", &n.agent}} {
-		if *p.net, err = vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{p.ip}}); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.AddNet(*p.net); err != nil {
-			t.Fatal(err)
-		}
-	}
-	agentIP := net.ParseIP("10.0.0.2")
-	r.AddChunkFilter(func(c vnet.Chunk) bool {
+// TestStatsReportLoss: over a path that drops 10% of the RTP packets each
+// way, the call reports that loss for the agent's audio as received and,
+// from the agent's receiver reports, for ours.
+func TestStatsReportLoss(t *testing.T) {
+	// The path drops every tenth RTP packet in each direction; RTCP, STUN,
+	// DTLS and SCTP pass.
+	var toAgent, toClient atomic.Int64 // RTP packets seen
+	agentIP := net.ParseIP(vnettest.AgentIP)
+	n := vnettest.New(t, func(c vnet.Chunk) bool {
 		b := c.UserData()
 		// RFC 7983: RTP and RTCP start with 128..191; RTCP's packet type
 		// (marker bit included) is 192..223 (RFC 5761 §4).
 		if len(b) < 12 || b[0] < 128 || b[0] > 191 || (b[1] >= 192 && b[1] <= 223) {
 			return true
 		}
-		count := &n.toAgent
+		count := &toAgent
 		if a, ok := c.SourceAddr().(*net.UDPAddr); ok && a.IP.Equal(agentIP) {
-			count = &n.toCli
+			count = &toClient
 		}
 		return count.Add(1)%10 != 0
 	})
-	if err := r.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = r.Stop() })
-	return n
-}
-
-// on makes a factory's peers use the virtual network n instead of the
-// machine's: the loopback factory's settings, with the vnet address in
-// place of 127.0.0.1.
-func on(n *vnet.Net) rtc.Option {
-	return func(s *webrtc.SettingEngine) {
-		s.SetNet(n)
-		s.SetIPFilter(func(ip net.IP) bool { return !ip.IsLoopback() })
-	}
-}
-
-// TestStatsReportLoss: over a path that drops 10% of the RTP packets each
-// way, the call reports that loss for the agent's audio as received and,
-// from the agent's receiver reports, for ours.
-func TestStatsReportLoss(t *testing.T) {
-	n := newLossyNet(t)
-	af, err := rtc.NewLoopback(on(n.agent))
+	af, err := rtc.NewLoopback(vnettest.On(n.Agent))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +231,7 @@ func TestStatsReportLoss(t *testing.T) {
 		hs.Close()
 		srv.Close()
 	})
-	cf, err := rtc.NewLoopback(on(n.client))
+	cf, err := rtc.NewLoopback(vnettest.On(n.Client))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +239,7 @@ func TestStatsReportLoss(t *testing.T) {
 	said, echoed := sayAndHearEcho(t, c, mic, spk, testspeech.GoForward(t))
 	logStats(t, "after speaking", said)
 	logStats(t, "during the echo", echoed)
-	t.Logf("RTP packets through the lossy path: %d to the agent, %d to the client", n.toAgent.Load(), n.toCli.Load())
+	t.Logf("RTP packets through the lossy path: %d to the agent, %d to the client", toAgent.Load(), toClient.Load())
 
 	near := func(x float64) bool { return x > 0.07 && x < 0.13 }
 	in, out := echoed.AudioIn, echoed.AudioOut
