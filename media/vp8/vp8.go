@@ -1,8 +1,12 @@
 // Package vp8 encodes and decodes VP8 video (RFC 6386) one frame at a time
-// with libvpx, through pion/mediadevices' codec/vpx: the encoder takes any
-// image.Image and returns the compressed frame, the decoder the reverse.
-// Both are push-style wrappers around mediadevices' pull readers, for
-// callers that have a frame in hand (an avatar renderer, an RTP track).
+// with libvpx: the encoder takes any image.Image and returns the compressed
+// frame, the decoder the reverse, for callers that have a frame in hand (a
+// camera, an avatar renderer, an RTP track).
+//
+// The encoder is a small cgo binding to libvpx (vpxenc.go), set up for
+// real-time calls as libwebrtc sets up its VP8 encoder: CBR rate control,
+// the real-time deadline and a fixed speed (cpu_used -6). The decoder is a
+// push-style wrapper around pion/mediadevices' codec/vpx pull reader.
 package vp8
 
 import (
@@ -16,8 +20,6 @@ import (
 
 	"github.com/pion/mediadevices/pkg/codec"
 	"github.com/pion/mediadevices/pkg/codec/vpx"
-	"github.com/pion/mediadevices/pkg/frame"
-	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
 )
 
@@ -25,85 +27,95 @@ import (
 // first keyframe (or after a broken frame): it cannot be decoded alone.
 var ErrNoKeyframe = errors.New("vp8: waiting for a keyframe")
 
+// Defaults for a Config's zero FrameRate and BitRate.
+const (
+	defaultFrameRate = 30      // frames/s
+	defaultBitRate   = 100_000 // bit/s (mediadevices' default before)
+)
+
 // Config is what an Encoder makes.
 type Config struct {
-	Width, Height int // pixels; frames of another size are scaled to fit (letterboxed)
-	FrameRate     float64
-	BitRate       int // target, bit/s (libvpx CBR rate control)
-	// KeyFrameInterval is the most frames between two keyframes; 0 leaves
-	// libvpx's default.
+	// Width and Height are the encoded frame's size in pixels, even (4:2:0);
+	// frames of another size are scaled to fit (letterboxed).
+	Width, Height int
+	// FrameRate is the rate frames are given to Encode, frames/s (0: 30).
+	// Encode takes no timestamp: libvpx is told the frames come at this
+	// rate, and its rate control gives each frame BitRate/FrameRate bits.
+	FrameRate float64
+	// BitRate is the target, bit/s (0: 100 kbit/s), held by libvpx's CBR
+	// rate control (rc_target_bitrate, kbit/s) with libwebrtc's 1 s buffer
+	// model. A picture that needs fewer bits spends less (nothing pads),
+	// one that needs more than the coarsest quantizer gives overshoots (no
+	// frame is dropped).
+	BitRate int
+	// KeyFrameInterval is the most frames between two keyframes
+	// (kf_max_dist); 0 leaves libvpx's default (128).
 	KeyFrameInterval int
 }
 
-// Encoder compresses frames to VP8. It is not safe for concurrent use.
+// Encoder compresses frames to VP8 with libvpx. It is not safe for
+// concurrent use.
 type Encoder struct {
-	cfg  Config
-	enc  codec.ReadCloser
-	next *image.YCbCr
-	rgba *image.RGBA
+	cfg      Config
+	vpx      *vpxEncoder
+	keyFrame bool         // force the next frame to be a keyframe
+	buf      *image.YCbCr // the frame converted for libvpx (4:2:0, BT.601)
+	rgba     *image.RGBA  // the frame drawn at the encoder's size
 }
 
-// NewEncoder starts a libvpx VP8 encoder. It returns an error if libvpx
-// cannot be set up (libvpx-dev missing at build time fails the build
-// instead).
+// NewEncoder starts a libvpx VP8 encoder. It returns an error for an odd or
+// empty size or if libvpx refuses the configuration (libvpx-dev missing at
+// build time fails the build instead).
 func NewEncoder(cfg Config) (*Encoder, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width%2 != 0 || cfg.Height%2 != 0 {
 		return nil, fmt.Errorf("vp8: frame size %dx%d must be positive and even", cfg.Width, cfg.Height)
 	}
-	params, err := vpx.NewVP8Params()
+	v, err := newVPX(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("vp8: %w", err)
+		return nil, err
 	}
-	params.BitRate = cfg.BitRate
-	if cfg.KeyFrameInterval > 0 {
-		params.KeyFrameInterval = cfg.KeyFrameInterval
-	}
-	e := &Encoder{
+	return &Encoder{
 		cfg:  cfg,
-		next: image.NewYCbCr(image.Rect(0, 0, cfg.Width, cfg.Height), image.YCbCrSubsampleRatio420),
+		vpx:  v,
+		buf:  image.NewYCbCr(image.Rect(0, 0, cfg.Width, cfg.Height), image.YCbCrSubsampleRatio420),
 		rgba: image.NewRGBA(image.Rect(0, 0, cfg.Width, cfg.Height)),
-	}
-	src := video.ReaderFunc(func() (image.Image, func(), error) { return e.next, func() {}, nil })
-	e.enc, err = params.BuildVideoEncoder(src, prop.Media{Video: prop.Video{
-		Width: cfg.Width, Height: cfg.Height, FrameRate: float32(cfg.FrameRate), FrameFormat: frame.FormatI420,
-	}})
-	if err != nil {
-		return nil, fmt.Errorf("vp8: encoder: %w", err)
-	}
-	return e, nil
+	}, nil
 }
 
-// Encode compresses one frame and returns the VP8 bitstream (owned by the
-// caller; the first frame is a keyframe). img is drawn at the encoder's
-// size: scaled to fit with black bars if its aspect differs.
+// Encode compresses one frame and returns it as one VP8 frame (RFC 6386),
+// owned by the caller; the first frame is a keyframe. img is
+// drawn at the encoder's size: scaled to fit with black bars if its aspect
+// differs. A 4:2:0 *image.YCbCr of the encoder's size goes to libvpx as it
+// is, unconverted and uncopied. After Close it returns an error.
 func (e *Encoder) Encode(img image.Image) ([]byte, error) {
-	e.toYCbCr(img)
-	b, release, err := e.enc.Read()
-	if err != nil {
-		return nil, fmt.Errorf("vp8: encode: %w", err)
+	if e.vpx.c == nil {
+		return nil, errors.New("vp8: encode: encoder closed")
 	}
-	out := append([]byte(nil), b...)
-	release()
-	return out, nil
+	b, err := e.vpx.encode(e.toYCbCr(img), e.keyFrame)
+	if err != nil {
+		return nil, err
+	}
+	e.keyFrame = false
+	return b, nil
 }
 
 // ForceKeyFrame makes the next frame a keyframe (a new viewer, a loss the
-// receiver cannot repair).
-func (e *Encoder) ForceKeyFrame() {
-	if k, ok := e.enc.Controller().(codec.KeyFrameController); ok {
-		_ = k.ForceKeyFrame()
-	}
+// receiver cannot repair): libvpx's VPX_EFLAG_FORCE_KF.
+func (e *Encoder) ForceKeyFrame() { e.keyFrame = true }
+
+// Close releases libvpx's encoder (vpx_codec_destroy). Closing again does
+// nothing.
+func (e *Encoder) Close() error {
+	e.vpx.close()
+	return nil
 }
 
-// Close releases libvpx's encoder.
-func (e *Encoder) Close() error { return e.enc.Close() }
-
-// toYCbCr converts img into e.next (BT.601, as libvpx expects).
-func (e *Encoder) toYCbCr(img image.Image) {
+// toYCbCr returns img as a 4:2:0 frame of the encoder's size: img itself
+// if it is one, else e.buf converted from it (BT.601, as libvpx expects).
+func (e *Encoder) toYCbCr(img image.Image) *image.YCbCr {
 	b := img.Bounds()
 	if y, ok := img.(*image.YCbCr); ok && b.Dx() == e.cfg.Width && b.Dy() == e.cfg.Height && y.SubsampleRatio == image.YCbCrSubsampleRatio420 {
-		e.next = y
-		return
+		return y
 	}
 	dst := e.rgba
 	if b.Dx() == e.cfg.Width && b.Dy() == e.cfg.Height {
@@ -111,22 +123,21 @@ func (e *Encoder) toYCbCr(img image.Image) {
 	} else {
 		fit(dst, img)
 	}
-	if e.next.Rect.Dx() != e.cfg.Width { // the caller's own YCbCr was used last time
-		e.next = image.NewYCbCr(image.Rect(0, 0, e.cfg.Width, e.cfg.Height), image.YCbCrSubsampleRatio420)
-	}
+	out := e.buf
 	w, h := e.cfg.Width, e.cfg.Height
 	for y := 0; y < h; y++ {
 		row := dst.Pix[y*dst.Stride:]
 		for x := 0; x < w; x++ {
 			r, g, bl := row[4*x], row[4*x+1], row[4*x+2]
 			yy, cb, cr := color.RGBToYCbCr(r, g, bl)
-			e.next.Y[y*e.next.YStride+x] = yy
+			out.Y[y*out.YStride+x] = yy
 			if x%2 == 0 && y%2 == 0 {
-				i := (y/2)*e.next.CStride + x/2
-				e.next.Cb[i], e.next.Cr[i] = cb, cr
+				i := (y/2)*out.CStride + x/2
+				out.Cb[i], out.Cr[i] = cb, cr
 			}
 		}
 	}
+	return out
 }
 
 // fit draws src scaled to fit dst, centred, on black.
