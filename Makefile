@@ -8,6 +8,12 @@ BIN      := bin
 # Fyne rejects the bare C locale; a UTF-8 English locale is always parseable.
 export LANG := en_US.UTF-8
 export LC_ALL :=
+# Fyne's no_emoji tag leaves out its bundled colour emoji font (4.2 MB), which
+# Fyne otherwise parses once per text style whether or not an emoji is ever
+# shown (~13 MB of heap); emoji then come from the system's fonts, as other
+# symbols Fyne's font lacks do. Every go command below (tests included) builds
+# with it.
+export GOFLAGS := $(strip $(GOFLAGS) -tags=no_emoji)
 
 # Debian packages: build (cgo, Fyne/GLFW, libvpx), headless run (Xvfb, Mesa,
 # PulseAudio) and the real recordings the tests use.
