@@ -115,7 +115,8 @@ func TestScreenshots(t *testing.T) {
 	x.capture(settings, filepath.Join(dir, "settings-devices.png"), 0, 0)
 	// Appearance (the last tab): the second theme, Light; save and close.
 	x.keys(settings, "Escape", "ctrl+Prior", "ctrl+Prior", "Tab", "Tab", "space", "ctrl+s", "ctrl+w")
-	time.Sleep(time.Second) // the theme repaints the window
+	logs.waitFor(t, `msg="settings applied"`, 10*time.Second, &seen)
+	time.Sleep(500 * time.Millisecond) // the new theme repaints the window
 	light := x.capture(main, filepath.Join(dir, "main-light.png"), 1280, 800)
 	if l, d := meanLuma(light), meanLuma(dark); l < d+40 {
 		t.Errorf("the light theme is not lighter than the system's dark one: mean luma %.0f, dark %.0f", l, d)

@@ -404,8 +404,10 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
 // §5.2.1) because the caller's network path changed or broke. The session
 // keeps its ID, handler, data channel and tracks; only the ICE credentials
 // and candidates change. Checks run in this order: token, session (404),
-// content type, size, SDP (400), then whether the session can renegotiate
-// now (409).
+// content type, size, the SDP's form (400), whether the session can
+// renegotiate now (409: closing, or another offer being applied), then
+// whether the offer is an ICE restart of this session (400: the same ICE
+// credentials, another DTLS fingerprint).
 func (s *Server) restartSession(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	s.mu.Lock()

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/parley-app/parley/agent/api"
@@ -342,6 +343,26 @@ const (
 // the same 5 s without a pong as ours), so the restart comes well within it.
 const ICERestartTimeout = 5 * time.Second
 
+// ICERestartWindow is how long ICE restarts are tried again (the path
+// still broken, the agent out of reach) before new sessions: 10 s from our
+// loss detection, within the 15 s the agent keeps the session from its own
+// (api.RestartGrace), so that a Wi-Fi roam or a short outage keeps the
+// conversation on the agent.
+const ICERestartWindow = 10 * time.Second
+
+// restartAgain reports whether an ICE restart that failed with err may
+// work if tried again: not when the agent answered that the session is
+// gone (404), that it has no ICE restarts (405) or that the offer is bad
+// (400), not when its host refused the connection (nothing listens: the
+// agent, and its sessions, are gone), nor once the call has ended.
+func restartAgain(err error) bool {
+	var se *signal.StatusError
+	if errors.As(err, &se) {
+		return se.Status == http.StatusConflict || se.Status >= 500
+	}
+	return !errors.Is(err, call.ErrCallEnded) && !errors.Is(err, syscall.ECONNREFUSED)
+}
+
 // dial runs one attempt: it connects, then watches the call until it ends;
 // a connection lost mid-call is brought back by an ICE restart, else
 // redialled (a new session, the same conversation and transcript) until it
@@ -464,9 +485,20 @@ func (a *App) restartICE(att *attempt, c *call.Call) bool {
 	a.avatar.mu.Unlock()
 	a.reconnecting(att, "The connection to the agent was lost. Reconnecting…")
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(att.ctx, ICERestartTimeout)
-	err := c.RestartICE(ctx)
-	cancel()
+	var err error
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(att.ctx, ICERestartTimeout)
+		err = c.RestartICE(ctx)
+		cancel()
+		if err == nil || !restartAgain(err) || att.ctx.Err() != nil || time.Since(start)+ICERestartTimeout > ICERestartWindow {
+			break
+		}
+		a.log.Info("ICE restart failed: trying again", "try", try, "err", err)
+		select {
+		case <-time.After(ReconnectBackoff):
+		case <-att.ctx.Done():
+		}
+	}
 	if err != nil {
 		a.log.Info("ICE restart failed: making a new session", "err", err, "ms", time.Since(start).Milliseconds())
 		c.Hangup()

@@ -3,20 +3,25 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/parley-app/parley/agent"
 	"github.com/parley-app/parley/agent/api"
 	"github.com/parley-app/parley/agent/echo"
+	"github.com/parley-app/parley/app/call"
 	"github.com/parley-app/parley/app/localagent"
+	"github.com/parley-app/parley/app/signal"
 	"github.com/parley-app/parley/media/rtc"
 )
 
@@ -329,4 +334,27 @@ func TestTestConnectionUnknownHost(t *testing.T) {
 		t.Fatalf("%v; want unreachable", err)
 	}
 	t.Log(err)
+}
+
+// TestRestartAgain: an ICE restart is tried again while the path may come
+// back, not once the agent said the session is gone or nothing listens.
+func TestRestartAgain(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{context.DeadlineExceeded, true},
+		{&signal.StatusError{Status: http.StatusConflict}, true},
+		{&signal.StatusError{Status: http.StatusBadGateway}, true},
+		{fmt.Errorf("restart: %w", &signal.StatusError{Status: http.StatusNotFound}), false},
+		{&signal.StatusError{Status: http.StatusMethodNotAllowed}, false},
+		{&signal.StatusError{Status: http.StatusBadRequest}, false},
+		{fmt.Errorf("signal: %w", refused), false},
+		{call.ErrCallEnded, false},
+	} {
+		if got := restartAgain(c.err); got != c.want {
+			t.Errorf("restartAgain(%v) = %v", c.err, got)
+		}
+	}
 }

@@ -283,9 +283,11 @@ var (
 	CloseShortcut   = &desktop.CustomShortcut{KeyName: fyne.KeyW, Modifier: fyne.KeyModifierShortcutDefault}
 )
 
-// shortcuts binds the settings window's keyboard shortcuts. They work
-// while no text box has the focus (a focused entry takes every shortcut);
-// Tab moves the focus on from one.
+// shortcuts binds the settings window's keyboard shortcuts. Fyne gives a
+// focused text box every shortcut and a focused field every key, so the
+// shortcuts work while no text box has the focus (Tab moves it on to the
+// next field), and Esc while no field has it (Ctrl+W closes from a list
+// or a choice too).
 func (s *SettingsWindow) shortcuts() {
 	cv := s.Win.Canvas()
 	step := func(by int) {

@@ -89,6 +89,7 @@ type Window struct {
 	Avatar   *AvatarView
 	SelfView *SelfView
 	level    atomic.Uint64 // the microphone's latest level, float64 bits
+	metering bool          // in a call: onFrame draws level (else the meter stays at 0)
 }
 
 // openSettings shows the settings window.
@@ -421,14 +422,17 @@ func (w *Window) levelUpdates() func(float64) {
 }
 
 // onFrame runs on the Fyne goroutine after the avatar clock's n-th frame:
-// every PanelEvery-th it draws the self-view's new camera frame and the
-// microphone's level, if they changed (a silent microphone repaints
-// nothing).
+// every PanelEvery-th it draws the self-view's new camera frame and, in a
+// call, the microphone's level, if they changed (a silent microphone
+// repaints nothing).
 func (w *Window) onFrame(n int) {
 	if n%PanelEvery != 0 {
 		return
 	}
 	w.SelfView.Show()
+	if !w.metering {
+		return // the last level of a call that ended is not shown
+	}
 	if l := math.Float64frombits(w.level.Load()); w.Level.Value != l {
 		w.Level.SetValue(l)
 	}
@@ -479,7 +483,8 @@ func (w *Window) Render(s app.Status) {
 	default:
 		setButton(w.Button, "Call", theme.MediaPlayIcon(), widget.HighImportance)
 	}
-	if s.State != call.InCall && w.Level.Value != 0 {
+	w.metering = s.State == call.InCall
+	if !w.metering && w.Level.Value != 0 {
 		w.Level.SetValue(0)
 	}
 	if s.Muted {

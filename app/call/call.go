@@ -95,7 +95,8 @@ type Metrics struct {
 	BargeIn time.Duration
 	// Restarts counts the ICE restarts that brought a lost connection
 	// back (RestartICE); RestartTime is how long the last one took, from
-	// its offer to connected.
+	// the RestartICE call (including the wait for an earlier restart's
+	// checks to end) to connected.
 	Restarts    int
 	RestartTime time.Duration
 }

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -265,7 +266,8 @@ const lanLookupTimeout = 2 * time.Second
 // network rather than the internet: an IP that is not public (PublicAddr:
 // RFC 1918, RFC 4193, link-local, CGNAT…), an mDNS ".local" name, or a
 // name whose addresses (looked up within lanLookupTimeout) are all not
-// public. A failed lookup is false: the agent is treated as remote.
+// public. A failed lookup is false: the agent is treated as remote. A
+// name's answer is kept for the process (lanNames).
 func OnLAN(host string) bool {
 	if addr, err := netip.ParseAddr(host); err == nil {
 		return !PublicAddr(addr)
@@ -273,19 +275,24 @@ func OnLAN(host string) bool {
 	if strings.HasSuffix(strings.TrimSuffix(host, "."), ".local") {
 		return true
 	}
+	if lan, ok := lanNames.Load(host); ok {
+		return lan.(bool)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), lanLookupTimeout)
 	defer cancel()
 	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err != nil || len(addrs) == 0 {
 		return false
 	}
-	for _, a := range addrs {
-		if PublicAddr(a) {
-			return false
-		}
-	}
-	return true
+	lan := !slices.ContainsFunc(addrs, PublicAddr)
+	lanNames.Store(host, lan)
+	return lan
 }
+
+// lanNames remembers OnLAN's answers for names that resolved, so that
+// reconnecting after a change of network (when DNS may be slow or down for
+// a moment) neither waits for the lookup again nor loses the answer.
+var lanNames sync.Map // host name → bool
 
 // IsLoopback reports whether host (a name or IP, without port) is this
 // machine's loopback: "localhost", 127.0.0.0/8 or ::1.
