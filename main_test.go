@@ -249,7 +249,6 @@ func guiCall(t *testing.T, remote bool) {
 	main := x.window("Parley")
 	x.keys(main, "ctrl+comma")
 	settings := x.window("Parley settings")
-	opened := time.Now()
 	applied := "remote=false"
 	if remote {
 		// Agent tab: Tab to the second choice, "On another machine", pick
@@ -262,10 +261,11 @@ func guiCall(t *testing.T, remote bool) {
 		x.keys(settings, "Tab")
 		applied = "remote=true agent=" + agentURL
 	}
-	// The Devices tab. The window lists the devices as it opens; give the
-	// sound server time to answer before choosing.
+	// The Devices tab. The window lists the devices as it opens (the app
+	// logs them); they must be listed before choosing.
 	x.keys(settings, "ctrl+Next")
-	time.Sleep(time.Until(opened.Add(2 * time.Second)))
+	logs.waitFor(t, `msg="devices listed"`, 10*time.Second, &seen)
+	time.Sleep(300 * time.Millisecond) // the window shows the list it was given
 	right := func(n int) []string { return slices.Repeat([]string{"Right"}, n) }
 	x.keys(settings, append(append(append([]string{"Tab"}, right(mic+1)...), "Tab"), right(spk+1)...)...)
 	x.keys(settings, "ctrl+s")

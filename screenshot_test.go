@@ -108,9 +108,10 @@ func TestScreenshots(t *testing.T) {
 
 	x.keys(main, "ctrl+comma")
 	settings := x.window("Parley settings")
-	x.keys(settings, "ctrl+Next")    // Devices
-	time.Sleep(2 * time.Second)      // the device lists come from the sound server
-	x.keys(settings, "Tab", "space") // the microphone picker, open
+	x.keys(settings, "ctrl+Next") // Devices
+	logs.waitFor(t, `msg="devices listed"`, 10*time.Second, &seen)
+	time.Sleep(300 * time.Millisecond) // the window shows the list it was given
+	x.keys(settings, "Tab", "space")   // the microphone picker, open
 	time.Sleep(500 * time.Millisecond)
 	x.capture(settings, filepath.Join(dir, "settings-devices.png"), 0, 0)
 	// Appearance (the last tab): the second theme, Light; save and close.

@@ -188,6 +188,9 @@ func (s *session) restart(ctx context.Context, offer string) (string, error) {
 	if err := checkRestart(cur.SDP, offer); err != nil {
 		return "", fmt.Errorf("%w: %v", errBadOffer, err)
 	}
+	if err := s.settle(ctx); err != nil {
+		return "", err
+	}
 	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		if s.ending() {
 			return "", errEnding
@@ -211,6 +214,31 @@ func (s *session) restart(ctx context.Context, offer string) (string, error) {
 	}
 	s.restartedAt.Store(time.Now().UnixNano())
 	return s.pc.LocalDescription().SDP, nil
+}
+
+// settle waits while the ICE checks of an earlier restart still run (not
+// the first connection's: a restart offer for a session still connecting
+// is answered at once). A
+// restart in the middle of them would inherit their deadline: pion's ICE
+// agent (v4.4, connectivityChecks) starts its checking timer when it
+// enters the checking state, and a restart while checking does not enter
+// it anew, so the new checks would fail when the old ones' time is up
+// (the client's Call.settle does the same on its side). It returns ctx's
+// error if they are still running when ctx ends.
+func (s *session) settle(ctx context.Context) error {
+	if s.restartedAt.Load() == 0 {
+		return nil // the checks, if any, are the first connection's
+	}
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for s.pc.ICEConnectionState() == webrtc.ICEConnectionStateChecking {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: the last restart's checks still run: %w", errRenegotiating, ctx.Err())
+		}
+	}
+	return nil
 }
 
 // ending reports whether close has begun.

@@ -132,6 +132,7 @@ type App struct {
 	agentErr error
 	pending  bool      // new settings wait for the call to end
 	applied  *Settings // the settings last configured, nil before
+	listed   *Devices  // the devices last logged (logDevices)
 	logged   Status    // the last status logged
 	hw       *historyWriter
 	devs     *device.Context

@@ -27,8 +27,37 @@ func (a *App) Devices() (Devices, error) {
 	if d.Mics, err = devs.Devices(device.Microphone); err != nil {
 		return d, err
 	}
-	d.Speakers, err = devs.Devices(device.Speaker)
-	return d, err
+	if d.Speakers, err = devs.Devices(device.Speaker); err != nil {
+		return d, err
+	}
+	a.logDevices(d)
+	return d, nil
+}
+
+// logDevices logs the devices when they differ from the last ones logged:
+// what the settings offer, for a person's bug report.
+func (a *App) logDevices(d Devices) {
+	a.mu.Lock()
+	same := a.listed != nil && a.listed.Equal(d)
+	if !same {
+		a.listed = &d
+	}
+	a.mu.Unlock()
+	if same {
+		return
+	}
+	names := func(in []device.Info) []string {
+		out := make([]string, len(in))
+		for i, x := range in {
+			out[i] = x.Name
+		}
+		return out
+	}
+	cams := make([]string, len(d.Cameras))
+	for i, c := range d.Cameras {
+		cams[i] = c.Label
+	}
+	a.log.Info("devices listed", "microphones", names(d.Mics), "speakers", names(d.Speakers), "cameras", cams)
 }
 
 // soundSystem returns the app's connection to the sound system, opening it
