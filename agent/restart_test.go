@@ -49,22 +49,7 @@ type caller struct {
 
 func newCaller(t *testing.T, f *rtc.Factory) *caller {
 	t.Helper()
-	pc, err := f.NewPeerConnection()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	tr, err := rtc.NewOpusTrack("mic", "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pc.AddTrack(tr); err != nil {
-		t.Fatal(err)
-	}
-	dc, err := pc.CreateDataChannel(rtc.DataChannelLabel, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, _, dc := clientPeerFrom(t, f)
 	c := &caller{pc: pc, dc: dc, ice: make(chan webrtc.ICEConnectionState, 100), notices: make(chan string, 100), open: make(chan struct{})}
 	keep := api.Keepalive{Send: func(e api.Event) error { return dc.SendText(string(e.Encode())) }}
 	dc.OnOpen(func() { close(c.open) })

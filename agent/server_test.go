@@ -45,14 +45,21 @@ func serve(t *testing.T, cfg agent.Config) (*agent.Server, *httptest.Server) {
 	return srv, hs
 }
 
-// clientPeer is a caller's peer connection as the app makes it: an Opus
-// microphone track and the parley data channel. It is closed with the test.
+// clientPeer is a caller's peer connection as the app makes it, from the
+// loopback factory: an Opus microphone track and the parley data channel.
+// It is closed with the test.
 func clientPeer(t *testing.T) (*webrtc.PeerConnection, *webrtc.TrackLocalStaticSample, *webrtc.DataChannel) {
 	t.Helper()
 	f, err := rtc.NewLoopback()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return clientPeerFrom(t, f)
+}
+
+// clientPeerFrom is clientPeer from the factory f.
+func clientPeerFrom(t *testing.T, f *rtc.Factory) (*webrtc.PeerConnection, *webrtc.TrackLocalStaticSample, *webrtc.DataChannel) {
+	t.Helper()
 	pc, err := f.NewPeerConnection()
 	if err != nil {
 		t.Fatal(err)
