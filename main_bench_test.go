@@ -57,11 +57,11 @@ func BenchmarkLaunch(b *testing.B) {
 	b.Logf("window_ms %v, ready_ms %v", window, ready)
 }
 
-// appEnv is the app's environment for the benchmarks: the display, the
+// appEnv is the app's environment for the benchmarks and the screenshots: the display, the
 // private PulseAudio, and a temporary profile (XDG directories).
-func appEnv(b *testing.B, display string, pa *pulsetest.Server) []string {
+func appEnv(tb testing.TB, display string, pa *pulsetest.Server) []string {
 	env := append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8", "LC_ALL=",
-		"XDG_DATA_HOME="+b.TempDir(), "XDG_CONFIG_HOME="+b.TempDir(), "XDG_CACHE_HOME="+b.TempDir())
+		"XDG_DATA_HOME="+tb.TempDir(), "XDG_CONFIG_HOME="+tb.TempDir(), "XDG_CACHE_HOME="+tb.TempDir())
 	env = append(env, pa.Env...)
 	// The profile is temporary, but the Silero VAD that `make deps` installed
 	// into the real one is what the agent loads at start.

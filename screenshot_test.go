@@ -16,7 +16,6 @@ import (
 
 	"github.com/kbinani/screenshot"
 
-	"github.com/parley-app/parley/agent/vad"
 	"github.com/parley-app/parley/media/camera"
 	"github.com/parley-app/parley/media/device/pulsetest"
 	"github.com/parley-app/parley/media/testdisplay"
@@ -57,12 +56,8 @@ func TestScreenshots(t *testing.T) {
 	t.Setenv("DISPLAY", display) // for the captures
 	pa := pulsetest.Start(t)
 	speech := testspeech.GoForward(t)
-	lib, model := vad.SileroPaths()
 	cmd := exec.Command(bin, "--ollama=false", "--camera", camera.TestPatternID, "--call")
-	cmd.Env = append(os.Environ(), "DISPLAY="+display, "LANG=en_US.UTF-8", "LC_ALL=",
-		"XDG_DATA_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir(),
-		vad.EnvOnnxRuntimeLib+"="+lib, vad.EnvSileroModel+"="+model)
-	cmd.Env = append(cmd.Env, pa.Env...)
+	cmd.Env = appEnv(t, display, pa)
 	logs := &logWatcher{lines: make(chan string, 1000)}
 	cmd.Stdout, cmd.Stderr = io.Discard, logs
 	if err := cmd.Start(); err != nil {

@@ -16,6 +16,20 @@ type recorder struct {
 	ch     chan Status
 }
 
+// startApp starts an App from cfg for the test (closed when it ends) and
+// records the statuses it publishes.
+func startApp(t *testing.T, cfg Config) (*App, *recorder) {
+	t.Helper()
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	r := &recorder{ch: make(chan Status, 1000)}
+	a.OnStatus(r.status, nil)
+	return a, r
+}
+
 func (r *recorder) status(s Status) {
 	r.mu.Lock()
 	r.states = append(r.states, s)
@@ -90,13 +104,7 @@ func TestCallWithoutSoundSystem(t *testing.T) {
 	t.Setenv("XDG_RUNTIME_DIR", dir)
 	t.Setenv("HOME", dir)
 	t.Setenv("ALSA_CONFIG_PATH", dir+"/no-alsa.conf")
-	a, err := New(Config{Echo: true, NoHistory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	r := &recorder{ch: make(chan Status, 100)}
-	a.OnStatus(r.status, nil)
+	a, r := startApp(t, Config{Echo: true, NoHistory: true})
 	a.Call()
 	s := r.waitFor(t, call.Failed)
 	if s.Message == "" || s.Message == call.Describe(nil) {

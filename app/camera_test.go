@@ -17,13 +17,7 @@ import (
 func TestCameraOnOff(t *testing.T) {
 	pa := pulsetest.Start(t)
 	pa.Setenv(t)
-	a, err := New(Config{Echo: true, NoHistory: true, CameraID: camera.TestPatternID, VideoPreset: "320x240"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	r := &recorder{ch: make(chan Status, 1000)}
-	a.OnStatus(r.status, nil)
+	a, r := startApp(t, Config{Echo: true, NoHistory: true, CameraID: camera.TestPatternID, VideoPreset: "320x240"})
 	a.SetCamera(true)
 	if !a.Status().Camera {
 		t.Fatalf("the camera is not on: %+v", a.Status())

@@ -47,13 +47,7 @@ func TestConversationsAreKeptAndRemembered(t *testing.T) {
 	}}).Start()
 	defer srv.Close()
 	dir := t.TempDir()
-	a, err := New(Config{HistoryDir: dir, Memory: true, Brain: brain.Config{LLMURL: srv.BaseURL(), LLMModel: "llama3.2", SystemPrompt: "-"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	r := &recorder{ch: make(chan Status, 1000)}
-	a.OnStatus(r.status, nil)
+	a, r := startApp(t, Config{HistoryDir: dir, Memory: true, Brain: brain.Config{LLMURL: srv.BaseURL(), LLMModel: "llama3.2", SystemPrompt: "-"}})
 
 	a.Call()
 	r.waitFor(t, call.InCall)

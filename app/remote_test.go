@@ -154,13 +154,7 @@ func TestReconnectAfterTheAgentDies(t *testing.T) {
 	pa := pulsetest.Start(t)
 	pa.Setenv(t)
 	ag := startRemoteAgent(t, "")
-	a, err := New(Config{AgentURL: ag.url(), Token: ag.token, NoHistory: true, NoEchoCancellation: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	r := &recorder{ch: make(chan Status, 1000)}
-	a.OnStatus(r.status, nil)
+	a, r := startApp(t, Config{AgentURL: ag.url(), Token: ag.token, NoHistory: true, NoEchoCancellation: true})
 	a.Call()
 	r.waitFor(t, call.InCall)
 	speech := testspeech.GoForward(t)
@@ -217,13 +211,7 @@ func TestReconnectGivesUp(t *testing.T) {
 	pa := pulsetest.Start(t)
 	pa.Setenv(t)
 	ag := startRemoteAgent(t, "")
-	a, err := New(Config{AgentURL: ag.url(), Token: ag.token, NoHistory: true, NoEchoCancellation: true, ReconnectAttempts: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	r := &recorder{ch: make(chan Status, 1000)}
-	a.OnStatus(r.status, nil)
+	a, r := startApp(t, Config{AgentURL: ag.url(), Token: ag.token, NoHistory: true, NoEchoCancellation: true, ReconnectAttempts: 2})
 	a.Call()
 	r.waitFor(t, call.InCall)
 	ag.kill()
@@ -253,13 +241,7 @@ func TestModeToggle(t *testing.T) {
 	pa := pulsetest.Start(t)
 	pa.Setenv(t)
 	ag := startRemoteAgent(t, "")
-	a, err := New(Config{Echo: true, NoHistory: true, NoEchoCancellation: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	r := &recorder{ch: make(chan Status, 1000)}
-	a.OnStatus(r.status, nil)
+	a, r := startApp(t, Config{Echo: true, NoHistory: true, NoEchoCancellation: true})
 	t.Log(time.Now().Format("15:04:05.000"), "start")
 	<-a.Ready()
 	t.Log(time.Now().Format("15:04:05.000"), "ready")
@@ -306,13 +288,7 @@ func TestModeToggle(t *testing.T) {
 func TestMissingDeviceFallsBack(t *testing.T) {
 	pa := pulsetest.Start(t)
 	pa.Setenv(t)
-	a, err := New(Config{Echo: true, NoHistory: true, MicID: "USB Headset Microphone", SpeakerID: "USB Headset Speaker"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	r := &recorder{ch: make(chan Status, 1000)}
-	a.OnStatus(r.status, nil)
+	a, r := startApp(t, Config{Echo: true, NoHistory: true, MicID: "USB Headset Microphone", SpeakerID: "USB Headset Speaker"})
 	a.Call()
 	s := r.waitFor(t, call.InCall)
 	for _, want := range []string{"microphone “USB Headset Microphone” is not connected", "speaker “USB Headset Speaker” is not connected", "default"} {

@@ -173,13 +173,7 @@ func TestReconnectByICERestart(t *testing.T) {
 	const token = "restart-test-token"
 	logs := startAgentIn(t, ns, token)
 	base := "http://" + restartAgentIP + ":8443"
-	a, err := New(Config{AgentURL: base, Token: token, NoHistory: true, NoEchoCancellation: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	r := &recorder{ch: make(chan Status, 1000)}
-	a.OnStatus(r.status, nil)
+	a, r := startApp(t, Config{AgentURL: base, Token: token, NoHistory: true, NoEchoCancellation: true})
 	a.Call()
 	r.waitFor(t, call.InCall)
 	speech := testspeech.GoForward(t)

@@ -7,6 +7,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"golang.org/x/image/draw"
+
+	"github.com/parley-app/parley/assets/avatar"
 )
 
 // SelfViewer gives the latest frame of the person's own camera (nil when
@@ -77,21 +79,8 @@ func (v *SelfView) Show() {
 	}
 	v.last = img
 	draw.Draw(v.thumb, v.thumb.Rect, image.Black, image.Point{}, draw.Src)
-	draw.NearestNeighbor.Scale(v.thumb, fit(img.Bounds(), v.thumb.Rect), img, img.Bounds(), draw.Src, nil)
+	b := img.Bounds()
+	draw.NearestNeighbor.Scale(v.thumb, avatar.Fit(v.thumb.Rect, b.Dx(), b.Dy()), img, b, draw.Src, nil)
 	v.Image.Image = v.thumb
 	v.Image.Refresh()
-}
-
-// fit is the largest rectangle of src's aspect centred in dst.
-func fit(src, dst image.Rectangle) image.Rectangle {
-	sw, sh, dw, dh := src.Dx(), src.Dy(), dst.Dx(), dst.Dy()
-	if sw <= 0 || sh <= 0 {
-		return dst
-	}
-	w, h := dw, sh*dw/sw
-	if h > dh {
-		w, h = sw*dh/sh, dh
-	}
-	x, y := dst.Min.X+(dw-w)/2, dst.Min.Y+(dh-h)/2
-	return image.Rect(x, y, x+w, y+h)
 }

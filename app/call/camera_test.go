@@ -104,6 +104,24 @@ func openPattern(t *testing.T, name string) (*camera.Source, camera.Preset) {
 	return src, p
 }
 
+// dialCamera calls the agent at url over loopback with 30 s of silence as
+// the microphone and src (at preset p) as the camera; the call is hung up
+// when the test ends.
+func dialCamera(t *testing.T, url, token string, src *camera.Source, p camera.Preset) *call.Call {
+	t.Helper()
+	f, _ := rtc.NewLoopback()
+	c, err := call.Dial(context.Background(), call.Config{
+		AgentURL: url, Token: token, Factory: f, Speaker: &discard{},
+		Mic:    wavfile.NewSource(make([]int16, 30*audio.SampleRate)),
+		Camera: src, CameraPreset: p,
+	}, call.Callbacks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Hangup)
+	return c
+}
+
 func checkDecoded(t *testing.T, frames []seen, p camera.Preset, what string) {
 	t.Helper()
 	for i, f := range frames {
@@ -121,16 +139,7 @@ func TestCameraReachesTheAgent(t *testing.T) {
 	src, p := openPattern(t, "320x240")
 	e := newEye()
 	url := startSpeaker(t, e)
-	f, _ := rtc.NewLoopback()
-	c, err := call.Dial(context.Background(), call.Config{
-		AgentURL: url, Token: "t", Factory: f, Speaker: &discard{},
-		Mic:    wavfile.NewSource(make([]int16, 30*audio.SampleRate)),
-		Camera: src, CameraPreset: p,
-	}, call.Callbacks{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Hangup()
+	c := dialCamera(t, url, "t", src, p)
 
 	on := e.await(t, 0, 2*p.FrameRate+1, "camera on at dial") // 2 s
 	if !on[0].key {
@@ -322,16 +331,7 @@ func startPLIAgent(t *testing.T) (*pliAgent, string) {
 func TestCameraKeyFrameOnPLI(t *testing.T) {
 	a, url := startPLIAgent(t)
 	src, p := openPattern(t, "320x240")
-	f, _ := rtc.NewLoopback()
-	c, err := call.Dial(context.Background(), call.Config{
-		AgentURL: url, Token: "t", Factory: f, Speaker: &discard{},
-		Mic:    wavfile.NewSource(make([]int16, 30*audio.SampleRate)),
-		Camera: src, CameraPreset: p,
-	}, call.Callbacks{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Hangup()
+	c := dialCamera(t, url, "t", src, p)
 	count := func() (int, uint32) {
 		a.mu.Lock()
 		defer a.mu.Unlock()
@@ -384,16 +384,7 @@ func TestCameraReachesTheVisionModel(t *testing.T) {
 		t.Fatalf("the conversation did not start: %s (run make deps)", la.Problem)
 	}
 	src, p := openPattern(t, "320x240")
-	f, _ := rtc.NewLoopback()
-	c, err := call.Dial(context.Background(), call.Config{
-		AgentURL: la.URL, Token: la.Token, Factory: f, Speaker: &discard{},
-		Mic:    wavfile.NewSource(make([]int16, 30*audio.SampleRate)),
-		Camera: src, CameraPreset: p,
-	}, call.Callbacks{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Hangup()
+	c := dialCamera(t, la.URL, la.Token, src, p)
 	for deadline := time.Now().Add(5 * time.Second); c.CameraStats().Frames < int64(p.FrameRate); {
 		if time.Now().After(deadline) {
 			t.Fatalf("the camera did not start: %+v", c.CameraStats())

@@ -22,7 +22,6 @@ import (
 	"github.com/parley-app/parley/media/rtc/vnettest"
 	"github.com/parley-app/parley/media/testspeech"
 	"github.com/parley-app/parley/media/testvideo"
-	"github.com/parley-app/parley/media/wavfile"
 )
 
 // dialEcho calls the echo agent at url with a voice the test speaks into
@@ -399,16 +398,7 @@ func TestStatsVideo(t *testing.T) {
 	src, p := openPattern(t, "320x240")
 	h := &speaker{pcm: make([]int16, audio.FrameSamples), video: testvideo.VP8Frames(t, 30), done: make(chan struct{}), err: make(chan error, 1)}
 	url := startSpeaker(t, h)
-	f, _ := rtc.NewLoopback()
-	c, err := call.Dial(context.Background(), call.Config{
-		AgentURL: url, Token: "t", Factory: f, Speaker: &discard{},
-		Mic:    wavfile.NewSource(make([]int16, 30*audio.SampleRate)),
-		Camera: src, CameraPreset: p,
-	}, call.Callbacks{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Hangup()
+	c := dialCamera(t, url, "t", src, p)
 	select {
 	case err := <-h.err:
 		if err != nil {
