@@ -60,21 +60,24 @@ type Canceller struct {
 
 	farBuf    []int16 // the far end's last MaxDelay + one frame
 	delay     int     // bulk delay in samples, once aligned
+	echoLag   int     // where the echo was found, in samples (delay plus a margin)
 	aligned   bool
 	estNear   []int16 // audio gathered to measure the delay
 	estFar    []int16
 	estActive int // far-end-active frames in estFar
 	misses    int // windows in a row with far-end audio and no echo of it
 
-	leakRef, leakOut []int16 // the last LeakWindow of reference and output, to catch leaking echo
-	ref              []int16 // the delayed far end of the current frame
+	rawOut []int16 // the filter's output over the last LeakWindow, before the gate
+	rawIn  []int16 // the microphone over the same LeakWindow
+	ref    []int16 // the delayed far end of the current frame
 
 	farHeard  time.Duration // far-end activity the filter has adapted to (since alignment)
 	good      int           // far-end frames in a row cancelled by ConvergedDB
 	converged bool
-	farRecent int       // frames since the (delayed) far end was last active
-	farE      []float64 // (delayed) far-end energy of the last Tail, a frame each
-	gated     int       // frames muted
+	learning  time.Duration // far-end activity since alignment without converging
+	farRecent int           // frames since the (delayed) far end was last active
+	farE      []float64     // (delayed) far-end energy of the last Tail, a frame each
+	gated     int           // frames muted
 }
 
 // MaxDelay is the longest bulk delay between the speaker and the microphone
@@ -148,10 +151,10 @@ func (c *Canceller) Process(near, far, out []int16) error {
 	if len(near) != audio.FrameSamples || len(far) != audio.FrameSamples || len(out) != audio.FrameSamples {
 		return audio.ErrFrameSize
 	}
-	// Keep the far end's last MaxDelay; trimmed every few frames, not on
-	// each (the copy is ~25k samples).
+	// Keep the far end's last MaxDelay + LeakWindow; trimmed every few
+	// frames, not on each (the copy is ~30k samples).
 	c.farBuf = append(c.farBuf, far...)
-	if keep := samples(MaxDelay) + audio.FrameSamples; len(c.farBuf) > 2*keep {
+	if keep := samples(MaxDelay+LeakWindow) + audio.FrameSamples; len(c.farBuf) > 2*keep {
 		c.farBuf = append(c.farBuf[:0], c.farBuf[len(c.farBuf)-keep:]...)
 	}
 	if !c.aligned {
@@ -179,15 +182,24 @@ func (c *Canceller) Process(near, far, out []int16) error {
 	farE := energy(ref)
 	c.st.process(near, ref, out)
 	outE := energy(out)
+	c.rawOut = append(c.rawOut, out...)
+	c.rawIn = append(c.rawIn, near...)
+	if n := samples(LeakWindow); len(c.rawOut) > n {
+		c.rawOut = append(c.rawOut[:0], c.rawOut[len(c.rawOut)-n:]...)
+		c.rawIn = append(c.rawIn[:0], c.rawIn[len(c.rawIn)-n:]...)
+	}
 	if farE > farActive {
 		c.farRecent = 0
 		c.farHeard += audio.FrameDuration
 		if nearE > farActive/100 && outE*math.Pow(10, ConvergedDB/10) <= nearE {
 			if c.good++; c.good >= ConvergedFrames {
-				c.converged = true
+				c.converged, c.learning = true, 0
 			}
 		} else {
 			c.good = 0
+		}
+		if !c.converged {
+			c.learning += audio.FrameDuration
 		}
 	} else {
 		c.farRecent++
@@ -197,63 +209,131 @@ func (c *Canceller) Process(near, far, out []int16) error {
 	if keep := int(c.cfg.Tail/audio.FrameDuration) + 1; len(c.farE) > keep {
 		c.farE = c.farE[len(c.farE)-keep:]
 	}
+	moved := false
 	if c.farHeard > 0 && time.Duration(c.farRecent)*audio.FrameDuration <= c.cfg.Tail {
 		peak := 0.0
 		for _, e := range c.farE {
 			peak = max(peak, e)
 		}
-		if !c.converged || outE < peak*math.Pow(10, -GateDB/10) {
-			clear(out)
+		switch {
+		case !c.converged || outE < peak*math.Pow(10, -GateDB/10):
+			clear(out) // learning, or residual echo
 			outE = 0
+		default:
+			// Loud enough to be heard over the agent: a person talking
+			// over it, or the echo after the delay moved.
+			moved = c.echoMoved()
 		}
 	}
 	c.health.update(nearE, farE, outE)
-	if c.health.diverged() || c.leaking(ref, out) {
-		// Start over, muted: the delay may have changed (an xrun, another
-		// device).
-		c.st.reset()
-		c.aligned, c.farHeard, c.converged, c.good = false, 0, false, 0
-		c.health.resets++
-		c.health.bad = 0
-		c.leakRef, c.leakOut = c.leakRef[:0], c.leakOut[:0]
+	switch {
+	case moved:
+		c.restart(true) // at the new delay
+		clear(out)
+	case c.health.diverged() || c.learning > RelearnAfter:
+		// Measure the delay again: the filter diverged, or never
+		// converged at the delay it was given.
+		c.restart(false)
 		clear(out)
 	}
 	return nil
 }
 
-// LeakWindow is how much audio the leak detector looks at, and LeakNCC the
-// correlation between the output and the far end above which the output
-// is taken for echo: a person speaking over the agent does not correlate
-// with the agent's voice; echo the filter lets through (after a jump in the
-// device latency, which it must re-learn) does.
+// restart resets the filter, which must then converge again (muting the
+// echo meanwhile); unless aligned, the delay is measured again first.
+func (c *Canceller) restart(aligned bool) {
+	c.st.reset()
+	c.aligned = aligned
+	c.farHeard, c.converged, c.good, c.learning = 0, false, 0, 0
+	c.health.resets++
+	c.health.bad = 0
+	c.rawOut, c.rawIn = c.rawOut[:0], c.rawIn[:0]
+}
+
+// The leak detector. When the delay between the speaker and the
+// microphone jumps (an xrun, the sound server re-buffering, another
+// device), the filter no longer cancels and the echo comes through at
+// almost its full level until the filter has re-learned the room. Every
+// frame that passes the gate while the far end plays is therefore checked,
+// over the last LeakWindow and every delay up to MaxDelay (an FFT
+// cross-correlation at 16 kHz, about 1 ms):
+//   - the filter's output must follow the far end (NCC above LeakNCC), and
+//   - the microphone must follow it more closely (NCC above MovedNCC) at
+//     another delay than the one the filter models.
+//
+// Then the frame is muted and the filter restarted at the new delay, so the
+// echo is heard for at most a frame or two rather than until the filter
+// has re-learned. A person speaking over the agent fails the first test
+// (their voice does not follow the agent's), and the second too (the
+// microphone follows the far end, if at all, at the old delay): they pass
+// at once.
+//
+// RelearnAfter bounds how long the filter may learn at one delay: after
+// that much far-end audio without converging, the delay is measured again
+// from scratch.
 const (
-	LeakWindow = 200 * time.Millisecond
-	LeakNCC    = 0.5
+	LeakWindow   = 120 * time.Millisecond
+	LeakNCC      = 0.5
+	MovedNCC     = 0.6
+	RelearnAfter = 3 * time.Second
 )
 
-// leaking reports whether, over the last LeakWindow, the output carried the
-// far end's echo audibly (above the gate), once converged.
-func (c *Canceller) leaking(ref, out []int16) bool {
-	if !c.converged {
-		return false
-	}
-	c.leakRef = append(c.leakRef, ref...)
-	c.leakOut = append(c.leakOut, out...)
+// leakDecimation: the leak check correlates at 16 kHz (the rate the filter
+// runs at), which is a ninth of the work of 48 kHz.
+const leakDecimation = audio.SampleRate / ProcessingRate
+
+// echoMoved reports whether the output over the last LeakWindow is the far
+// end's echo at a delay other than the one the filter models; if so it
+// sets the new delay.
+func (c *Canceller) echoMoved() bool {
 	win := samples(LeakWindow)
-	if len(c.leakOut) < win+samples(c.cfg.Tail) {
+	long := win + samples(MaxDelay)
+	if len(c.rawOut) < win || len(c.farBuf) < long || energy(c.rawOut) <= farActive {
 		return false
 	}
-	ref0 := c.leakRef[:win]
-	outW := c.leakOut
-	leak := false
-	if energy(outW) > farActive && energy(ref0) > farActive {
-		_, ncc := audio.BestLag(ref0, outW)
-		leak = ncc > LeakNCC
+	out := decimate(c.rawOut[len(c.rawOut)-win:], leakDecimation)
+	far := decimate(c.farBuf[len(c.farBuf)-long:], leakDecimation)
+	// BestLag also tries lags where out only partly overlaps far (an echo
+	// that would come before its sound): those are not echo.
+	olag, oncc := audio.BestLag(out, far)
+	if oncc <= LeakNCC || olag > len(far)-len(out) {
+		return false
 	}
-	drop := samples(LeakWindow) / 2
-	c.leakRef = append(c.leakRef[:0], c.leakRef[drop:]...)
-	c.leakOut = append(c.leakOut[:0], c.leakOut[drop:]...)
-	return leak
+	// The microphone tells whether, and where, the echo moved: it appears
+	// in the far end at lag, so the echo trails the far end by MaxDelay −
+	// lag. (The output mixes the new echo with the filter's model of the
+	// old one, so its own best lag can be either.)
+	near := decimate(c.rawIn[len(c.rawIn)-win:], leakDecimation)
+	lag, ncc := audio.BestLag(near, far)
+	d := samples(MaxDelay) - lag*leakDecimation
+	if ncc < MovedNCC || lag > len(far)-len(near) || abs(d-c.echoLag) <= samples(time.Millisecond) {
+		// The echo has not moved: a person speaking over the agent (whose
+		// voice, mixed with the cancelled echo, happens to follow it).
+		return false
+	}
+	c.delay, c.echoLag = max(d-samples(movedMargin), 0), d
+	return true
+}
+
+func abs(x int) int { return max(x, -x) }
+
+// movedMargin: after a jump the filter starts this far before the delay
+// the leak detector found (its 120 ms window at 16 kHz places the echo less
+// precisely than the initial 2 s estimate does).
+const movedMargin = 30 * time.Millisecond
+
+// decimate averages every n samples into one (a box filter, enough for a
+// correlation).
+func decimate(x []int16, n int) []int16 {
+	out := make([]int16, len(x)/n)
+	for i := range out {
+		s := 0
+		for _, v := range x[i*n : i*n+n] {
+			s += int(v)
+		}
+		out[i] = int16(s / n)
+	}
+	return out
 }
 
 // estimate gathers audio and, once a window is full, measures the bulk
@@ -271,7 +351,7 @@ func (c *Canceller) estimate(near, far []int16) {
 	if c.estActive*audio.FrameSamples >= win/4 {
 		lag, ncc := audio.BestLag(c.estFar[:win-samples(MaxDelay)], c.estNear)
 		if ncc >= MinCorrelation && lag <= samples(MaxDelay) {
-			c.delay = max(lag-samples(delayMargin), 0)
+			c.delay, c.echoLag = max(lag-samples(delayMargin), 0), lag
 			c.aligned, c.misses = true, 0
 			c.st.reset()
 			c.estNear, c.estFar, c.estActive = c.estNear[:0], c.estFar[:0], 0
@@ -305,8 +385,9 @@ type Stats struct {
 	// far-end activity, in dB: how much quieter the output is than the
 	// microphone while the far end plays. 0 before any far-end audio.
 	ERLE float64
-	// Resets counts the times the filter diverged (its output louder than
-	// its input for half a second) or let echo through, and was restarted.
+	// Resets counts the times the filter was restarted: it diverged (its
+	// output louder than its input for half a second), did not converge
+	// within RelearnAfter, or the echo moved to another delay.
 	Resets int
 	// Delay is the measured bulk delay (0 until Aligned).
 	Delay   time.Duration
