@@ -867,34 +867,27 @@ func (a *App) Hangup() {
 }
 
 // openDevices opens the microphone and speaker for att, without holding the
-// app's lock (a backend can take a while).
+// app's lock (a backend can take a while). With echo cancellation on they
+// are opened as one duplex device when the backend allows, so that the
+// canceller gets what was played paired with what was captured on one
+// clock; otherwise, or if that fails, as two devices.
 func (a *App) openDevices(att *attempt) error {
 	devs, err := a.soundSystem()
 	if err != nil {
 		return err
 	}
 	a.mu.Lock()
-	micID, spkID := a.cfg.MicID, a.cfg.SpeakerID
+	micID, spkID, duplex := a.cfg.MicID, a.cfg.SpeakerID, !a.cfg.NoEchoCancellation
 	a.mu.Unlock()
 	var notices []string
-	mic, err := devs.OpenCapture(micID)
-	if errors.Is(err, device.ErrNoDevice) && micID != "" {
+	if micID != "" && !devs.Exists(device.Microphone, micID) {
 		notices = append(notices, fmt.Sprintf("The microphone “%s” is not connected: using the default microphone.", micID))
-		mic, err = devs.OpenCapture("")
+		micID = ""
 	}
-	if err != nil {
-		return err
-	}
-	spk, err := devs.OpenPlayback(spkID)
-	if errors.Is(err, device.ErrNoDevice) && spkID != "" {
+	if spkID != "" && !devs.Exists(device.Speaker, spkID) {
 		notices = append(notices, fmt.Sprintf("The speaker “%s” is not connected: using the default speaker.", spkID))
-		spk, err = devs.OpenPlayback("")
+		spkID = ""
 	}
-	if err != nil {
-		mic.Close()
-		return err
-	}
-	att.mic, att.speaker = mic, spk
 	if len(notices) > 0 {
 		msg := strings.Join(notices, " ")
 		a.log.Warn("saved device missing", "notice", msg)
@@ -903,6 +896,24 @@ func (a *App) openDevices(att *attempt) error {
 			return true
 		})
 	}
+	if duplex {
+		d, err := devs.OpenDuplex(micID, spkID)
+		if err == nil {
+			att.mic, att.speaker = d, d
+			return nil
+		}
+		a.log.Warn("cannot open the microphone and speaker as one duplex device; opening them apart", "err", err)
+	}
+	mic, err := devs.OpenCapture(micID)
+	if err != nil {
+		return err
+	}
+	spk, err := devs.OpenPlayback(spkID)
+	if err != nil {
+		mic.Close()
+		return err
+	}
+	att.mic, att.speaker = mic, spk
 	return nil
 }
 

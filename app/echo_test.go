@@ -10,6 +10,7 @@ import (
 	"github.com/parley-app/parley/agent/brain"
 	"github.com/parley-app/parley/agent/provider/openai/openaitest"
 	"github.com/parley-app/parley/app/call"
+	"github.com/parley-app/parley/media/device"
 	"github.com/parley-app/parley/media/device/pulsetest"
 	"github.com/parley-app/parley/media/testspeech"
 )
@@ -18,7 +19,7 @@ import (
 // microphone (pulsetest.StartWithEcho): did the agent hear itself in the
 // first 5 s, and (with cancellation) did a person speaking over it then
 // interrupt it?
-func echoRun(b *testing.B, cancel bool) (heardItself, interrupted bool) {
+func echoRun(b testing.TB, cancel bool) (heardItself, interrupted bool) {
 	pa := pulsetest.StartWithEcho(b)
 	pa.Setenv(b)
 	srv := (&openaitest.Server{Reply: func(openaitest.ChatRequest) string {
@@ -38,6 +39,12 @@ func echoRun(b *testing.B, cancel bool) (heardItself, interrupted bool) {
 	a.OnStatus(r.status, nil)
 	a.Call()
 	r.waitFor(b, call.InCall)
+	a.mu.Lock()
+	_, duplex := a.att.mic.(*device.Duplex)
+	a.mu.Unlock()
+	if duplex != cancel {
+		b.Fatalf("echo cancellation %v, one duplex device %v: want one duplex device exactly with echo cancellation", cancel, duplex)
+	}
 	time.Sleep(time.Second) // the devices settle
 	if err := a.Send("tell me a story"); err != nil {
 		b.Fatal(err)
@@ -64,8 +71,34 @@ func echoRun(b *testing.B, cancel bool) (heardItself, interrupted bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	if !interrupted {
+		a.mu.Lock()
+		c := a.att.call
+		a.mu.Unlock()
+		b.Logf("not interrupted; echo canceller %+v; transcript:", c.Metrics().Echo)
+		for _, l := range a.Status().Transcript {
+			b.Logf("  %+v", l)
+		}
+	}
 	a.Hangup()
 	return false, interrupted
+}
+
+// TestEchoOverRealDevices: under a user-mode PulseAudio whose speaker is
+// looped back into the microphone (module-loopback, like a laptop's
+// speakers and microphone), the agent reads a story aloud. With echo
+// cancellation (the default: one duplex device and media/aec) it must not
+// hear itself in the first 5 s, neither interrupting itself nor
+// transcribing its own words, and a person speaking over it afterwards
+// must interrupt it. Without, it must hear itself, or the test proves
+// nothing.
+func TestEchoOverRealDevices(t *testing.T) {
+	if heard, interrupted := echoRun(t, true); heard || !interrupted {
+		t.Fatalf("with echo cancellation: the agent heard itself %v, a person interrupted it %v", heard, interrupted)
+	}
+	if heard, _ := echoRun(t, false); !heard {
+		t.Fatal("without echo cancellation the agent did not hear itself: the loopback does not leak")
+	}
 }
 
 // BenchmarkEchoOverRealDevices: under a user-mode PulseAudio whose speaker

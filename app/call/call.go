@@ -26,15 +26,19 @@ import (
 
 // Config is what Dial needs.
 type Config struct {
-	AgentURL string        // base URL of the agent, e.g. http://127.0.0.1:41234
-	Token    string        // bearer token
-	Factory  *rtc.Factory  // peer connection factory (loopback or remote)
-	Mic      audio.Source  // the caller's voice; owned by the caller of Dial
-	Speaker  audio.Sink    // where the agent's voice goes; owned by the caller of Dial
-	Log      *slog.Logger  // nil discards
-	Timeout  time.Duration // connect timeout; 0 means 10 s
-	Jitter   int           // jitter buffer depth in 20 ms packets; 0 means jitter.DefaultDepth
-	Start    time.Time     // when the person asked for the call; zero means now
+	AgentURL string       // base URL of the agent, e.g. http://127.0.0.1:41234
+	Token    string       // bearer token
+	Factory  *rtc.Factory // peer connection factory (loopback or remote)
+	// Mic is the caller's voice, Speaker where the agent's voice goes; both
+	// owned by the caller of Dial. They may be one duplex device
+	// (audio.ReferencedSource), whose pairing of played and captured
+	// frames the echo canceller then uses.
+	Mic     audio.Source
+	Speaker audio.Sink
+	Log     *slog.Logger  // nil discards
+	Timeout time.Duration // connect timeout; 0 means 10 s
+	Jitter  int           // jitter buffer depth in 20 ms packets; 0 means jitter.DefaultDepth
+	Start   time.Time     // when the person asked for the call; zero means now
 	// EchoCancel, if set, cancels the speaker's echo in the microphone
 	// before it is encoded (media/aec); nil for headphones or files.
 	EchoCancel *aec.Config
@@ -218,7 +222,9 @@ func Dial(ctx context.Context, cfg Config, cb Callbacks) (*Call, error) {
 			c.shutdown(err, false)
 			return nil, err
 		}
-		c.far = newFarEnd()
+		if c.duplex() == nil {
+			c.far = newFarEnd() // two devices: pair their frames by count
+		}
 		c.echo.On = true
 	}
 	if err := c.connect(ctx); err != nil {
@@ -427,6 +433,16 @@ func (c *Call) onTrack(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 	}
 }
 
+// duplex returns the microphone as a source of frames paired with what the
+// speaker played, when the microphone and the speaker are one duplex
+// device (media/device.Duplex); nil otherwise.
+func (c *Call) duplex() audio.ReferencedSource {
+	if r, ok := c.cfg.Mic.(audio.ReferencedSource); ok && any(c.cfg.Mic) == any(c.cfg.Speaker) {
+		return r
+	}
+	return nil
+}
+
 // sendMic encodes the microphone and writes it to the Opus track, paced by
 // the source.
 func (c *Call) sendMic() {
@@ -441,10 +457,18 @@ func (c *Call) sendMic() {
 	frames := 0
 	track := c.track
 	f := make([]int16, audio.FrameSamples)
+	duplex := c.duplex()
 	for {
-		err := c.cfg.Mic.ReadFrame(c.ctx, f)
-		if err == nil && c.aec != nil {
-			c.far.pop(far)
+		var err error
+		switch {
+		case c.aec != nil && duplex != nil:
+			err = duplex.ReadFrameRef(c.ctx, f, far) // paired by the device
+		case c.aec != nil:
+			if err = c.cfg.Mic.ReadFrame(c.ctx, f); err == nil {
+				c.far.pop(far)
+			}
+		default:
+			err = c.cfg.Mic.ReadFrame(c.ctx, f)
 		}
 		if err != nil {
 			if c.ctx.Err() != nil || errors.Is(err, io.EOF) {

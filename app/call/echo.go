@@ -72,8 +72,12 @@ func (f *farEnd) pop(dst []int16) {
 	copy(dst, f.ring[k%farRing])
 }
 
-// realigned returns how often the pairing was re-made.
+// realigned returns how often the pairing was re-made (0 for a nil f, when
+// a duplex device pairs the frames itself).
 func (f *farEnd) realigned() int {
+	if f == nil {
+		return 0
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.realign

@@ -72,6 +72,7 @@ type Canceller struct {
 	ref    []int16 // the delayed far end of the current frame
 
 	farHeard  time.Duration // far-end activity the filter has adapted to (since alignment)
+	moves     int           // times the echo moved to another delay and was followed
 	good      int           // far-end frames in a row cancelled by ConvergedDB
 	converged bool
 	learning  time.Duration // far-end activity since alignment without converging
@@ -105,12 +106,14 @@ const NoEchoWindows = 2
 const NoEchoCorrelation = 0.15
 
 // The filter counts as converged once ConvergedFrames frames of far-end
-// speech in a row came out at least ConvergedDB quieter than they went in.
-// Until then (and until the delay is known), frames that can hold the far
-// end's echo are muted: the agent must not hear its first words and
-// interrupt itself, at the cost of the person not being heard over the
-// agent's first seconds (half duplex while the canceller learns the room;
-// about 1–2 s of the agent's speech).
+// speech came out at least ConvergedDB quieter than they went in (a frame
+// that did not takes two off the count, so a glitch now and then under
+// load does not start it over). Until the delay is known, frames that can
+// hold the far end's echo are muted; once it is, and until the filter has
+// converged, only output that clearly does not follow the far end passes
+// (NotEchoNCC). The agent must not hear its first words and interrupt
+// itself; the person is heard over the agent's first seconds only once the
+// delay is measured (half duplex for about 2 s of the agent's speech).
 const (
 	ConvergedDB     = 20.0
 	ConvergedFrames = 10
@@ -196,10 +199,7 @@ func (c *Canceller) Process(near, far, out []int16) error {
 				c.converged, c.learning = true, 0
 			}
 		} else {
-			c.good = 0
-		}
-		if !c.converged {
-			c.learning += audio.FrameDuration
+			c.good = max(c.good-2, 0) // a glitch now and then does not start the count over
 		}
 	} else {
 		c.farRecent++
@@ -209,26 +209,45 @@ func (c *Canceller) Process(near, far, out []int16) error {
 	if keep := int(c.cfg.Tail/audio.FrameDuration) + 1; len(c.farE) > keep {
 		c.farE = c.farE[len(c.farE)-keep:]
 	}
-	moved := false
+	moved, keep, person := false, false, false
 	if c.farHeard > 0 && time.Duration(c.farRecent)*audio.FrameDuration <= c.cfg.Tail {
 		peak := 0.0
 		for _, e := range c.farE {
 			peak = max(peak, e)
 		}
 		switch {
-		case !c.converged || outE < peak*math.Pow(10, -GateDB/10):
-			clear(out) // learning, or residual echo
+		case outE < peak*math.Pow(10, -GateDB/10):
+			clear(out) // residual echo
 			outE = 0
+		case !c.converged:
+			// Learning: only what is clearly not the echo passes (a
+			// person talking over the agent), and it does not count as
+			// time spent learning.
+			if person = c.notEcho(); !person {
+				clear(out)
+				outE = 0
+			}
 		default:
 			// Loud enough to be heard over the agent: a person talking
 			// over it, or the echo after the delay moved.
-			moved = c.echoMoved()
+			moved, keep = c.echoMoved()
 		}
+	}
+	if farE > farActive && !c.converged && !person {
+		c.learning += audio.FrameDuration
 	}
 	c.health.update(nearE, farE, outE)
 	switch {
+	case moved && keep:
+		// The same room, earlier or later: the filter's model holds for
+		// the reference shifted as much, it only has to show again that
+		// it cancels (muted meanwhile).
+		c.converged, c.good, c.learning = false, 0, 0
+		c.moves++
+		clear(out)
 	case moved:
 		c.restart(true) // at the new delay
+		c.moves++
 		clear(out)
 	case c.health.diverged() || c.learning > RelearnAfter:
 		// Measure the delay again: the filter diverged, or never
@@ -275,7 +294,8 @@ const (
 	LeakWindow   = 120 * time.Millisecond
 	LeakNCC      = 0.5
 	MovedNCC     = 0.6
-	RelearnAfter = 3 * time.Second
+	NotEchoNCC   = 0.3
+	RelearnAfter = 6 * time.Second
 )
 
 // leakDecimation: the leak check correlates at 16 kHz (the rate the filter
@@ -284,12 +304,14 @@ const leakDecimation = audio.SampleRate / ProcessingRate
 
 // echoMoved reports whether the output over the last LeakWindow is the far
 // end's echo at a delay other than the one the filter models; if so it
-// sets the new delay.
-func (c *Canceller) echoMoved() bool {
+// sets the new delay, and keep says whether the filter's model still
+// applies (the reference is shifted by the jump) or must be learned again
+// (a jump to before the reference's start).
+func (c *Canceller) echoMoved() (moved, keep bool) {
 	win := samples(LeakWindow)
 	long := win + samples(MaxDelay)
 	if len(c.rawOut) < win || len(c.farBuf) < long || energy(c.rawOut) <= farActive {
-		return false
+		return false, false
 	}
 	out := decimate(c.rawOut[len(c.rawOut)-win:], leakDecimation)
 	far := decimate(c.farBuf[len(c.farBuf)-long:], leakDecimation)
@@ -297,7 +319,7 @@ func (c *Canceller) echoMoved() bool {
 	// that would come before its sound): those are not echo.
 	olag, oncc := audio.BestLag(out, far)
 	if oncc <= LeakNCC || olag > len(far)-len(out) {
-		return false
+		return false, false
 	}
 	// The microphone tells whether, and where, the echo moved: it appears
 	// in the far end at lag, so the echo trails the far end by MaxDelay −
@@ -309,13 +331,35 @@ func (c *Canceller) echoMoved() bool {
 	if ncc < MovedNCC || lag > len(far)-len(near) || abs(d-c.echoLag) <= samples(time.Millisecond) {
 		// The echo has not moved: a person speaking over the agent (whose
 		// voice, mixed with the cancelled echo, happens to follow it).
-		return false
+		return false, false
 	}
-	c.delay, c.echoLag = max(d-samples(movedMargin), 0), d
-	return true
+	shift := d - c.echoLag
+	c.echoLag = d
+	if c.delay+shift >= 0 {
+		c.delay += shift
+		return true, true
+	}
+	c.delay = max(d-samples(movedMargin), 0)
+	return true, false
 }
 
 func abs(x int) int { return max(x, -x) }
+
+// notEcho reports whether the output over the last LeakWindow clearly does
+// not follow the far end at any delay up to MaxDelay (NCC under
+// NotEchoNCC): while the filter learns, such output is a person speaking,
+// not the echo it has yet to cancel.
+func (c *Canceller) notEcho() bool {
+	win := samples(LeakWindow)
+	long := win + samples(MaxDelay)
+	if len(c.rawOut) < win || len(c.farBuf) < long {
+		return false
+	}
+	out := decimate(c.rawOut[len(c.rawOut)-win:], leakDecimation)
+	far := decimate(c.farBuf[len(c.farBuf)-long:], leakDecimation)
+	_, ncc := audio.BestLag(out, far) // the best lag even among partial overlaps
+	return ncc < NotEchoNCC
+}
 
 // movedMargin: after a jump the filter starts this far before the delay
 // the leak detector found (its 120 ms window at 16 kHz places the echo less
@@ -387,8 +431,11 @@ type Stats struct {
 	ERLE float64
 	// Resets counts the times the filter was restarted: it diverged (its
 	// output louder than its input for half a second), did not converge
-	// within RelearnAfter, or the echo moved to another delay.
+	// within RelearnAfter, or the echo moved to before the reference.
 	Resets int
+	// Moves counts the times the echo moved to another delay (the sound
+	// server or a device re-buffered) and the canceller followed it.
+	Moves int
 	// Delay is the measured bulk delay (0 until Aligned).
 	Delay   time.Duration
 	Aligned bool
@@ -399,7 +446,7 @@ type Stats struct {
 // Stats returns the canceller's recent performance.
 func (c *Canceller) Stats() Stats {
 	d, ok := c.Delay()
-	return Stats{ERLE: c.health.erle(), Resets: c.health.resets, Delay: d, Aligned: ok, Converged: c.converged}
+	return Stats{ERLE: c.health.erle(), Resets: c.health.resets, Moves: c.moves, Delay: d, Aligned: ok, Converged: c.converged}
 }
 
 // Close frees the C state; it is safe to call twice.

@@ -277,10 +277,10 @@ func TestLatencyJump(t *testing.T) {
 			leakMs := leak * 1000 / audio.SampleRate
 			e := farSpeechERLE(scene{far: far, mic: mic}, out, 3*len(one), len(far))
 			t.Logf("echo heard for %d ms after the jump; ERLE %.1f dB in the next pass; canceller %+v", leakMs, e, st)
-			if leakMs > 40 || st.Resets != 1 {
-				t.Fatalf("echo heard for %d ms after the jump (%d restarts)", leakMs, st.Resets)
+			if leakMs > 40 || st.Moves != 1 {
+				t.Fatalf("echo heard for %d ms after the jump (%d moves followed)", leakMs, st.Moves)
 			}
-			if !st.Converged || st.Delay > to || st.Delay < to-movedMargin-time.Millisecond || e < 25 {
+			if !st.Converged || st.Delay > to || st.Delay < to-movedMargin-2*time.Millisecond || e < 25 {
 				t.Fatalf("not cancelling at the new delay: ERLE %.1f dB, %+v", e, st)
 			}
 		})

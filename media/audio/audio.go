@@ -45,6 +45,16 @@ type Sink interface {
 	Close() error
 }
 
+// ReferencedSource is a Source that can pair each captured frame with the
+// far-end reference an echo canceller needs: what the speaker was given
+// during the same device periods (a duplex device, media/device.Duplex).
+// ReadFrameRef fills near with the next frame, as ReadFrame does, and far
+// (len FrameSamples) with that reference; errors are ReadFrame's.
+type ReferencedSource interface {
+	Source
+	ReadFrameRef(ctx context.Context, near, far []int16) error
+}
+
 // Latencer is an optional ability of a Sink (found by type assertion): how
 // long after WriteFrame returns the frame it took is heard. A Sink without
 // it is taken to play a frame as soon as it is written.

@@ -161,6 +161,19 @@ func (c *Context) find(kind Kind, id string) (*malgo.DeviceID, error) {
 	return nil, fmt.Errorf("%w: no %s named %q", ErrNoDevice, kind, id)
 }
 
+// Exists reports whether a device of kind has the ID or name id ("" is the
+// default device, which always exists); false also when the devices cannot
+// be listed.
+func (c *Context) Exists(kind Kind, id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	_, err := c.find(kind, id)
+	return err == nil
+}
+
 // Close releases the backend. It is safe to call twice.
 func (c *Context) Close() error {
 	c.mu.Lock()
@@ -179,38 +192,50 @@ func (c *Context) Close() error {
 	return err
 }
 
-// open initialises a started malgo device of one kind at 48 kHz mono S16
-// with a 10 ms period.
-func (c *Context) open(kind Kind, id string, data malgo.DataProc, stop malgo.StopProc) (*malgo.Device, error) {
+// open initialises and starts a malgo device at 48 kHz mono S16 with a
+// 10 ms period: a microphone (typ malgo.Capture, micID), a speaker
+// (malgo.Playback, spkID) or both as one duplex device (malgo.Duplex). An ID
+// of "" is the default device.
+func (c *Context) open(typ malgo.DeviceType, micID, spkID string, data malgo.DataProc, stop malgo.StopProc) (*malgo.Device, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil, fmt.Errorf("%w: context closed", ErrNoDevice)
 	}
-	devID, err := c.find(kind, id)
-	if err != nil {
-		return nil, err
-	}
-	cfg := malgo.DefaultDeviceConfig(kind.malgo())
+	cfg := malgo.DefaultDeviceConfig(typ)
 	cfg.SampleRate = 48000
 	cfg.PeriodSizeInMilliseconds = 10
-	sub := malgo.SubConfig{Format: malgo.FormatS16, Channels: 1}
-	if devID != nil {
-		sub.DeviceID = devID.Pointer()
+	var what []string
+	if typ == malgo.Capture || typ == malgo.Duplex {
+		id, err := c.find(Microphone, micID)
+		if err != nil {
+			return nil, err
+		}
+		what = append(what, fmt.Sprintf("microphone %q", micID))
+		cfg.Capture = malgo.SubConfig{Format: malgo.FormatS16, Channels: 1}
+		if id != nil {
+			cfg.Capture.DeviceID = id.Pointer()
+		}
 	}
-	if kind == Speaker {
-		cfg.Playback = sub
-	} else {
-		cfg.Capture = sub
+	if typ == malgo.Playback || typ == malgo.Duplex {
+		id, err := c.find(Speaker, spkID)
+		if err != nil {
+			return nil, err
+		}
+		what = append(what, fmt.Sprintf("speaker %q", spkID))
+		cfg.Playback = malgo.SubConfig{Format: malgo.FormatS16, Channels: 1}
+		if id != nil {
+			cfg.Playback.DeviceID = id.Pointer()
+		}
 	}
 	dev, err := malgo.InitDevice(c.ctx.Context, cfg, malgo.DeviceCallbacks{Data: data, Stop: stop})
 	if err != nil {
-		return nil, fmt.Errorf("%w: open %s %q: %v", ErrNoDevice, kind, id, err)
+		return nil, fmt.Errorf("%w: open %s: %v", ErrNoDevice, strings.Join(what, " and "), err)
 	}
 	if err := dev.Start(); err != nil {
 		dev.Uninit()
-		return nil, fmt.Errorf("%w: start %s %q: %v", ErrNoDevice, kind, id, err)
+		return nil, fmt.Errorf("%w: start %s: %v", ErrNoDevice, strings.Join(what, " and "), err)
 	}
-	c.log.Info("audio device open", "kind", kind.String(), "id", id, "rate", dev.SampleRate())
+	c.log.Info("audio device open", "devices", strings.Join(what, " and "), "rate", dev.SampleRate())
 	return dev, nil
 }

@@ -2,6 +2,9 @@ package device_test
 
 import (
 	"context"
+	"errors"
+	"io"
+	"os"
 	"testing"
 	"time"
 
@@ -102,5 +105,97 @@ func TestCaptureAndPlayback(t *testing.T) {
 	t.Logf("playback: whole-clip NCC %.3f (below 1 only if the server inserted a gap), %d underruns, wrote %.0f ms of audio in %v", ncc, spk.Underruns(), float64(len(padded))/48, elapsed)
 	if elapsed < time.Duration(len(padded)-4*audio.FrameSamples)*time.Second/audio.SampleRate {
 		t.Fatalf("WriteFrame was not paced by the device: %v for %d samples", elapsed, len(padded))
+	}
+}
+
+// TestDuplex opens the microphone and speaker as one duplex device under a
+// user-mode PulseAudio whose speaker is looped back into the microphone
+// (pulsetest.StartWithEcho, like a laptop). Speech written to the speaker
+// must come back in the captured frames, and the reference paired with
+// them must be what was played, at one constant delay: the first and last
+// seconds give the same lag. A person speaking into the room is captured
+// too.
+func TestDuplex(t *testing.T) {
+	pcm := testspeech.GoForward(t)
+	pa := pulsetest.StartWithEcho(t)
+	pa.Setenv(t)
+	ctx, err := device.NewContext(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Close()
+	if _, err := ctx.OpenDuplex("no such microphone", ""); err == nil {
+		t.Fatal("opening a missing microphone succeeded")
+	}
+	d, err := ctx.OpenDuplex("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var _ audio.ReferencedSource = d
+	tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The speaker plays the speech twice with a second of silence around
+	// it; meanwhile every captured frame and its reference are kept.
+	var play []int16
+	for i := 0; i < 2; i++ {
+		play = append(play, make([]int16, audio.SampleRate)...)
+		play = append(play, pcm...)
+	}
+	play = append(play, make([]int16, audio.SampleRate)...)
+	play = play[:len(play)/audio.FrameSamples*audio.FrameSamples]
+	go func() {
+		for i := 0; i+audio.FrameSamples <= len(play); i += audio.FrameSamples {
+			if err := d.WriteFrame(tctx, play[i:i+audio.FrameSamples]); err != nil {
+				return
+			}
+		}
+	}()
+	var near, far []int16
+	n, f := make([]int16, audio.FrameSamples), make([]int16, audio.FrameSamples)
+	start := time.Now()
+	for len(near) < len(play) {
+		if err := d.ReadFrameRef(tctx, n, f); err != nil {
+			t.Fatalf("capture: %v after %d samples", err, len(near))
+		}
+		near, far = append(near, n...), append(far, f...)
+	}
+	elapsed := time.Since(start)
+	half := len(play) / 2
+	lag1, ncc1 := audio.BestLag(far[:half-audio.SampleRate/2], near[:half])
+	lag2, ncc2 := audio.BestLag(far[half:len(far)-audio.SampleRate/2], near[half:])
+	t.Logf("echo of the reference: first half lag %.1f ms NCC %.3f, second half lag %.1f ms NCC %.3f; %.1f s captured in %v, %d dropped, %d underruns",
+		float64(lag1)*1000/audio.SampleRate, ncc1, float64(lag2)*1000/audio.SampleRate, ncc2, float64(len(near))/audio.SampleRate, elapsed, d.Dropped(), d.Underruns())
+	if ncc1 < 0.9 || ncc2 < 0.9 {
+		t.Fatalf("the captured echo does not follow the paired reference: NCC %.3f, %.3f", ncc1, ncc2)
+	}
+	if lag1 != lag2 {
+		t.Fatalf("the delay from the reference to its echo moved during the call: %d then %d samples", lag1, lag2)
+	}
+	if _, ncc := audio.BestLag(pcm, far); ncc < 0.99 {
+		t.Fatalf("the reference is not what was played: NCC %.3f", ncc)
+	}
+
+	// A person in the room.
+	go pa.Speak(tctx, testspeech.FrontCenter(t))
+	voice := testspeech.FrontCenter(t)
+	var got []int16
+	for len(got) < len(voice)+audio.SampleRate/2 {
+		if err := d.ReadFrame(tctx, n); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, n...)
+	}
+	if _, ncc := audio.BestLag(voice, got); ncc < 0.95 {
+		t.Fatalf("the person in the room was not captured: NCC %.3f", ncc)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ReadFrame(tctx, n); err != io.EOF {
+		t.Fatalf("ReadFrame after Close: %v, want io.EOF", err)
+	}
+	if err := d.WriteFrame(tctx, n); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("WriteFrame after Close: %v, want os.ErrClosed", err)
 	}
 }

@@ -139,6 +139,16 @@ func start(t testing.TB, echo, decoys bool) *Server {
 	if err := s.pactl("set-default-sink", speaker); err != nil {
 		t.Fatal(err)
 	}
+	sinks := []string{"speaker"}
+	if echo {
+		sinks = append(sinks, "room")
+	}
+	if decoys {
+		sinks = append(sinks, "other_speaker")
+	}
+	if err := s.waitRunning(sinks); err != nil {
+		t.Fatal(err)
+	}
 	if echo {
 		// The person's voice enters the room through pacat, fed in real time.
 		cmd := exec.Command("pacat", "--playback", "-d", "room", "--format=s16le", "--rate=48000", "--channels=1", "--raw", "--latency-msec=20")
@@ -163,6 +173,43 @@ func start(t testing.TB, echo, decoys bool) *Server {
 	_, _, _ = syscall.Syscall(syscall.SYS_FCNTL, f.Fd(), fSetPipeSize, 4096)
 	go s.feed(f)
 	return s
+}
+
+// waitRunning returns once each null sink renders: a null sink starts with
+// its longest latency (2 s) and only then adopts the low latency its
+// clients ask for, so a stream that opened earlier would get nothing for
+// up to 2 s (and a duplex device would hear nothing as long).
+func (s *Server) waitRunning(sinks []string) error {
+	errs := make(chan error, len(sinks))
+	for _, sink := range sinks {
+		go func() {
+			cmd := exec.Command("parec", "-d", sink+".monitor", "--format=s16le", "--rate=48000", "--channels=1", "--raw", "--latency-msec=10")
+			cmd.Env = append(os.Environ(), s.Env...)
+			out, err := cmd.StdoutPipe()
+			if err == nil {
+				err = cmd.Start()
+			}
+			if err != nil {
+				errs <- fmt.Errorf("record %s: %v", sink, err)
+				return
+			}
+			timer := time.AfterFunc(10*time.Second, func() { _ = cmd.Process.Kill() })
+			_, err = io.ReadFull(out, make([]byte, 2))
+			timer.Stop()
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			if err != nil {
+				err = fmt.Errorf("the null sink %s did not start within 10 s: %v", sink, err)
+			}
+			errs <- err
+		}()
+	}
+	for range sinks {
+		if err := <-errs; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Setenv points this test process's PulseAudio clients (malgo) at the

@@ -1,0 +1,122 @@
+package device
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/gen2brain/malgo"
+
+	"github.com/parley-app/parley/media/audio"
+)
+
+// Duplex is a microphone and a speaker opened as one miniaudio duplex
+// device: one callback both takes the captured period and gives the
+// speaker the period to play, so the two run on one clock and every
+// captured frame can be paired with exactly what was played in the same
+// periods (ReadFrameRef). For an echo canceller (media/aec) that makes the
+// delay from the speaker to the microphone constant for the whole call: it
+// cannot drift, and a late reader does not shift it.
+//
+// miniaudio runs a duplex device in one read/write loop on synchronous
+// backends (ALSA) and through a small ring buffer between the two streams
+// on asynchronous ones (PulseAudio). Both sides use 20 ms frames of 48 kHz
+// mono int16, as Capture and Playback do; Duplex is an audio.Source, an
+// audio.Sink and an audio.ReferencedSource.
+type Duplex struct {
+	c       *Context
+	dev     *malgo.Device
+	in      *inQueue
+	out     *outQueue
+	played  []int16 // the callback's played period, reused
+	done    chan struct{}
+	lost    chan struct{}
+	lostOne sync.Once
+	once    sync.Once
+}
+
+// OpenDuplex starts the microphone micID and the speaker spkID (IDs or
+// names; "" for the system default) as one duplex device. It returns an
+// error wrapping ErrNoDevice when either is missing or the backend cannot
+// open them together.
+func (c *Context) OpenDuplex(micID, spkID string) (*Duplex, error) {
+	d := &Duplex{in: newInQueue(), out: newOutQueue(), played: make([]int16, 0, 4*audio.FrameSamples),
+		done: make(chan struct{}), lost: make(chan struct{}), c: c}
+	dev, err := c.open(malgo.Duplex, micID, spkID, d.onData, func() { d.lostOne.Do(func() { close(d.lost) }) })
+	if err != nil {
+		return nil, err
+	}
+	d.dev = dev
+	return d, nil
+}
+
+// onData runs on miniaudio's thread: out (to play) and in (captured) hold
+// the same number of S16 mono frames.
+func (d *Duplex) onData(out, in []byte, _ uint32) {
+	d.played = d.out.fill(out, d.played)
+	d.in.push(in, d.played)
+}
+
+// ReadFrame implements audio.Source: the next captured 20 ms frame. It
+// returns io.EOF after Close and ErrDeviceLost once the backend has stopped
+// the device on its own.
+func (d *Duplex) ReadFrame(ctx context.Context, f []int16) error {
+	if len(f) != audio.FrameSamples {
+		return audio.ErrFrameSize
+	}
+	fr, err := d.in.read(ctx, d.done, d.lost)
+	if err != nil {
+		return err
+	}
+	copy(f, fr.near)
+	return nil
+}
+
+// ReadFrameRef implements audio.ReferencedSource: the next captured frame
+// in near and, in far, what the speaker was given in the same device
+// periods (silence where WriteFrame had nothing queued). Errors are
+// ReadFrame's.
+func (d *Duplex) ReadFrameRef(ctx context.Context, near, far []int16) error {
+	if len(near) != audio.FrameSamples || len(far) != audio.FrameSamples {
+		return audio.ErrFrameSize
+	}
+	fr, err := d.in.read(ctx, d.done, d.lost)
+	if err != nil {
+		return err
+	}
+	copy(near, fr.near)
+	copy(far, fr.far)
+	return nil
+}
+
+// WriteFrame implements audio.Sink, as Playback's does: at most 60 ms
+// queued, then it blocks. It returns os.ErrClosed after Close and
+// ErrDeviceLost once the backend has stopped the device on its own.
+func (d *Duplex) WriteFrame(ctx context.Context, f []int16) error {
+	return d.out.write(ctx, f, d.lost)
+}
+
+// Latency estimates how long the frame WriteFrame last queued takes to be
+// heard (audio.Latencer).
+func (d *Duplex) Latency() time.Duration { return d.out.latency() }
+
+// Dropped returns how many captured frames were dropped because the reader
+// lagged.
+func (d *Duplex) Dropped() int64 { return d.in.dropped.Load() }
+
+// Underruns counts device periods that ran out of queued audio to play
+// mid-stream.
+func (d *Duplex) Underruns() int64 { return d.out.underruns.Load() }
+
+// Close stops and releases the device (both directions; what is queued to
+// play is dropped); it is safe to call twice. It returns ErrStuck if the
+// backend did not stop the device within 3 s.
+func (d *Duplex) Close() error {
+	var err error
+	d.once.Do(func() {
+		close(d.done)
+		d.out.closed.Store(true)
+		err = d.c.uninit(d.dev)
+	})
+	return err
+}
