@@ -1,9 +1,10 @@
 // Package pulsetest starts a private, user-mode PulseAudio server for tests:
 // a null sink named "speaker" (what is played can be recorded from its
-// monitor) and a pipe source named "mic" (what is written into its FIFO is
-// the microphone), both 48 kHz mono s16le. Tests that need sound start it
-// rather than skip; it needs the Debian packages pulseaudio and
-// pulseaudio-utils (make deps).
+// monitor) and a microphone named "mic" (what Speak says), both 48 kHz
+// mono s16le. The microphone is clocked like a real one: Speak's audio goes
+// through pacat into a null sink, "voice", whose monitor is remapped into
+// the source "mic". Tests that need sound start it rather than skip; it
+// needs the Debian packages pulseaudio and pulseaudio-utils (make deps).
 //
 // The devices' names, as malgo and the settings window show them
 // (PulseAudio's device.description), are SpeakerName and MicName.
@@ -20,7 +21,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -38,9 +38,8 @@ const (
 
 // Server is a running PulseAudio server.
 type Server struct {
-	Dir  string   // its private runtime directory
-	Env  []string // environment for clients: PULSE_SERVER, XDG_RUNTIME_DIR, HOME
-	FIFO string   // the pipe source's FIFO: write s16le 48 kHz mono here
+	Dir string   // its private runtime directory
+	Env []string // environment for clients: PULSE_SERVER, XDG_RUNTIME_DIR, HOME
 
 	cmd   *exec.Cmd
 	log   bytes.Buffer
@@ -85,7 +84,7 @@ func start(t testing.TB, echo, decoys bool) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Dir: dir, FIFO: filepath.Join(dir, "mic.fifo"), queue: make(chan utterance), stop: make(chan struct{}), fed: make(chan struct{})}
+	s := &Server{Dir: dir, queue: make(chan utterance), stop: make(chan struct{}), fed: make(chan struct{})}
 	sock := filepath.Join(dir, "native")
 	s.Env = []string{"PULSE_SERVER=unix:" + sock, "XDG_RUNTIME_DIR=" + dir, "HOME=" + dir}
 	args := []string{"-n", "--daemonize=no", "--exit-idle-time=-1",
@@ -100,13 +99,16 @@ func start(t testing.TB, echo, decoys bool) *Server {
 			"-L", "module-null-source source_name=other_mic rate=48000 channels=1 description='"+DecoyMicName+"'",
 			"-L", "module-null-sink sink_name=other_speaker rate=48000 channels=1 "+description("sink_properties", DecoySpeakerName))
 	}
+	voice := "voice" // the null sink Speak plays into
 	if echo {
-		mic = "room.monitor"
+		voice, mic = "room", "room.monitor"
 		args = append(args,
 			"-L", "module-null-sink sink_name=room rate=48000 channels=1",
 			"-L", "module-loopback source=speaker.monitor sink=room latency_msec=20 adjust_time=0 source_dont_move=true sink_dont_move=true")
 	} else {
-		args = append(args, "-L", "module-pipe-source source_name=mic file="+s.FIFO+" format=s16le rate=48000 channels=1 "+description("source_properties", MicName))
+		args = append(args,
+			"-L", "module-null-sink sink_name=voice rate=48000 channels=1 "+description("sink_properties", "Test room"),
+			"-L", "module-remap-source source_name=mic master=voice.monitor "+description("source_properties", MicName))
 	}
 	s.cmd = exec.Command("pulseaudio", args...)
 	s.cmd.Env = append(os.Environ(), s.Env...)
@@ -116,8 +118,8 @@ func start(t testing.TB, echo, decoys bool) *Server {
 	}
 	t.Cleanup(func() {
 		close(s.stop)
-		// Kill the server first: a feeder blocked writing into a FIFO that
-		// nobody reads any more then fails with EPIPE instead of hanging.
+		// Kill the server first: a feeder blocked writing into pacat then
+		// fails with EPIPE instead of hanging.
 		_ = s.cmd.Process.Kill()
 		_ = s.cmd.Wait()
 		select {
@@ -139,69 +141,57 @@ func start(t testing.TB, echo, decoys bool) *Server {
 	if err := s.pactl("set-default-sink", speaker); err != nil {
 		t.Fatal(err)
 	}
-	sinks := []string{"speaker"}
-	if echo {
-		sinks = append(sinks, "room")
-	}
+	sinks := []string{"speaker", voice}
 	if decoys {
 		sinks = append(sinks, "other_speaker")
 	}
-	if err := s.waitRunning(sinks); err != nil {
+	if err := s.keepRunning(t, sinks); err != nil {
 		t.Fatal(err)
 	}
-	if echo {
-		// The person's voice enters the room through pacat, fed in real time.
-		cmd := exec.Command("pacat", "--playback", "-d", "room", "--format=s16le", "--rate=48000", "--channels=1", "--raw", "--latency-msec=20")
-		cmd.Env = append(os.Environ(), s.Env...)
-		in, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start pacat: %v", err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		go s.feed(in)
-		return s
-	}
-	f, err := os.OpenFile(s.FIFO, os.O_WRONLY, 0)
+	// The person's voice enters the microphone's sink through pacat, fed in
+	// real time.
+	cmd := exec.Command("pacat", "--playback", "-d", voice, "--format=s16le", "--rate=48000", "--channels=1", "--raw", "--latency-msec=20")
+	cmd.Env = append(os.Environ(), s.Env...)
+	in, err := cmd.StdinPipe()
 	if err != nil {
-		t.Fatalf("open the pipe source: %v", err)
+		t.Fatal(err)
 	}
-	// Keep the FIFO short (one page, ~40 ms) so that what is written is
-	// heard about when it is written, as with a real microphone.
-	_, _, _ = syscall.Syscall(syscall.SYS_FCNTL, f.Fd(), fSetPipeSize, 4096)
-	go s.feed(f)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start pacat: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	go s.feed(in)
 	return s
 }
 
-// waitRunning returns once each null sink renders: a null sink starts with
-// its longest latency (2 s) and only then adopts the low latency its
-// clients ask for, so a stream that opened earlier would get nothing for
-// up to 2 s (and a duplex device would hear nothing as long).
-func (s *Server) waitRunning(sinks []string) error {
+// keepRunning returns once each null sink renders, and keeps a 10 ms
+// recorder on its monitor until the server stops. A null sink with no
+// low-latency client falls back to its longest latency (2 s), and a stream
+// that joins it then gets nothing for up to 2 s: a duplex device would hear
+// nothing as long. A sound card's sink adapts at once; the recorders make
+// the null sinks behave the same.
+func (s *Server) keepRunning(t testing.TB, sinks []string) error {
 	errs := make(chan error, len(sinks))
 	for _, sink := range sinks {
+		cmd := exec.Command("parec", "-d", sink+".monitor", "--format=s16le", "--rate=48000", "--channels=1", "--raw", "--latency-msec=10")
+		cmd.Env = append(os.Environ(), s.Env...)
+		out, err := cmd.StdoutPipe()
+		if err == nil {
+			err = cmd.Start()
+		}
+		if err != nil {
+			return fmt.Errorf("record %s: %v", sink, err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 		go func() {
-			cmd := exec.Command("parec", "-d", sink+".monitor", "--format=s16le", "--rate=48000", "--channels=1", "--raw", "--latency-msec=10")
-			cmd.Env = append(os.Environ(), s.Env...)
-			out, err := cmd.StdoutPipe()
-			if err == nil {
-				err = cmd.Start()
-			}
-			if err != nil {
-				errs <- fmt.Errorf("record %s: %v", sink, err)
-				return
-			}
 			timer := time.AfterFunc(10*time.Second, func() { _ = cmd.Process.Kill() })
-			_, err = io.ReadFull(out, make([]byte, 2))
+			_, err := io.ReadFull(out, make([]byte, 2))
 			timer.Stop()
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
 			if err != nil {
 				err = fmt.Errorf("the null sink %s did not start within 10 s: %v", sink, err)
 			}
 			errs <- err
+			_, _ = io.Copy(io.Discard, out)
 		}()
 	}
 	for range sinks {
@@ -232,10 +222,8 @@ func (s *Server) pactl(args ...string) error {
 	return nil
 }
 
-// feed keeps the pipe source fed like a real microphone: 20 ms frames in real
-// time, silence unless Speak has queued speech. (PulseAudio 16's pipe source
-// produces nothing while no one writes, and a capture stream that gets no
-// data never stops cleanly.)
+// feed keeps the microphone fed like a real one: 20 ms frames in real time,
+// silence unless Speak has queued speech.
 func (s *Server) feed(f io.WriteCloser) {
 	defer close(s.fed)
 	defer f.Close()
@@ -294,9 +282,6 @@ func (s *Server) Speak(ctx context.Context, pcm []int16) error {
 		return ctx.Err()
 	}
 }
-
-// fSetPipeSize is Linux's F_SETPIPE_SZ fcntl.
-const fSetPipeSize = 1031
 
 // Recording is what parec captures from the null sink's monitor.
 type Recording struct {
