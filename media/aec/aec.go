@@ -108,12 +108,13 @@ const NoEchoCorrelation = 0.15
 // The filter counts as converged once ConvergedFrames frames of far-end
 // speech came out at least ConvergedDB quieter than they went in (a frame
 // that did not takes two off the count, so a glitch now and then under
-// load does not start it over). Until the delay is known, frames that can
-// hold the far end's echo are muted; once it is, and until the filter has
-// converged, only output that clearly does not follow the far end passes
-// (NotEchoNCC). The agent must not hear its first words and interrupt
-// itself; the person is heard over the agent's first seconds only once the
-// delay is measured (half duplex for about 2 s of the agent's speech).
+// load does not start it over). Until then (and until the delay is known),
+// frames that can hold the far end's echo are muted: the agent must not
+// hear its first words and interrupt itself, at the cost of the person not
+// being heard over the agent's first seconds (half duplex while the
+// canceller learns the room; about 1–2 s of the agent's speech). An
+// unconverged filter's residual need not look like the far end (the
+// preprocessor reshapes it), so nothing short of convergence lets it pass.
 const (
 	ConvergedDB     = 20.0
 	ConvergedFrames = 10
@@ -209,7 +210,7 @@ func (c *Canceller) Process(near, far, out []int16) error {
 	if keep := int(c.cfg.Tail/audio.FrameDuration) + 1; len(c.farE) > keep {
 		c.farE = c.farE[len(c.farE)-keep:]
 	}
-	moved, keep, person := false, false, false
+	moved, keep := false, false
 	if c.farHeard > 0 && time.Duration(c.farRecent)*audio.FrameDuration <= c.cfg.Tail {
 		peak := 0.0
 		for _, e := range c.farE {
@@ -220,20 +221,15 @@ func (c *Canceller) Process(near, far, out []int16) error {
 			clear(out) // residual echo
 			outE = 0
 		case !c.converged:
-			// Learning: only what is clearly not the echo passes (a
-			// person talking over the agent), and it does not count as
-			// time spent learning.
-			if person = c.notEcho(); !person {
-				clear(out)
-				outE = 0
-			}
+			clear(out) // learning: the echo is not cancelled yet
+			outE = 0
 		default:
 			// Loud enough to be heard over the agent: a person talking
 			// over it, or the echo after the delay moved.
 			moved, keep = c.echoMoved()
 		}
 	}
-	if farE > farActive && !c.converged && !person {
+	if farE > farActive && !c.converged {
 		c.learning += audio.FrameDuration
 	}
 	c.health.update(nearE, farE, outE)
@@ -294,7 +290,6 @@ const (
 	LeakWindow   = 120 * time.Millisecond
 	LeakNCC      = 0.5
 	MovedNCC     = 0.6
-	NotEchoNCC   = 0.3
 	RelearnAfter = 6 * time.Second
 )
 
@@ -344,22 +339,6 @@ func (c *Canceller) echoMoved() (moved, keep bool) {
 }
 
 func abs(x int) int { return max(x, -x) }
-
-// notEcho reports whether the output over the last LeakWindow clearly does
-// not follow the far end at any delay up to MaxDelay (NCC under
-// NotEchoNCC): while the filter learns, such output is a person speaking,
-// not the echo it has yet to cancel.
-func (c *Canceller) notEcho() bool {
-	win := samples(LeakWindow)
-	long := win + samples(MaxDelay)
-	if len(c.rawOut) < win || len(c.farBuf) < long {
-		return false
-	}
-	out := decimate(c.rawOut[len(c.rawOut)-win:], leakDecimation)
-	far := decimate(c.farBuf[len(c.farBuf)-long:], leakDecimation)
-	_, ncc := audio.BestLag(out, far) // the best lag even among partial overlaps
-	return ncc < NotEchoNCC
-}
 
 // movedMargin: after a jump the filter starts this far before the delay
 // the leak detector found (its 120 ms window at 16 kHz places the echo less
