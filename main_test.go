@@ -192,9 +192,9 @@ func pressCall(t *testing.T, display string, logs *logWatcher, seen *[]string) {
 // TestGUICall starts the real app binary under Xvfb with a user-mode
 // PulseAudio whose default microphone and speaker are decoys (a silent
 // source, a sink nobody records), and does what a person does: opens the
-// settings with Ctrl+, and chooses the test microphone (a pipe source) and
+// settings with Ctrl+, and chooses the test microphone and
 // speaker (a null sink) on the Devices tab with the keyboard, saves, closes
-// the settings and presses Call. Speech written into the pipe source must
+// the settings and presses Call. Speech played into the test microphone must
 // come back out of the null sink (the echo agent), which it can only if
 // the choice was applied; SIGTERM then hangs up and exits cleanly. The
 // remote run first switches the Agent tab to a parley-agent process,

@@ -59,6 +59,15 @@ func echoRun(b testing.TB, cancel bool) (heardItself, interrupted bool) {
 			heardItself = true
 		}
 	}
+	if heardItself && cancel {
+		a.mu.Lock()
+		c := a.att.call
+		a.mu.Unlock()
+		b.Logf("heard itself; echo canceller %+v; transcript:", c.Metrics().Echo)
+		for _, l := range a.Status().Transcript {
+			b.Logf("  %+v", l)
+		}
+	}
 	if heardItself || !cancel {
 		a.Hangup()
 		return heardItself, false

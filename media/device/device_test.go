@@ -15,7 +15,7 @@ import (
 )
 
 // TestCaptureAndPlayback runs both devices against a real (user-mode)
-// PulseAudio server: speech written into the pipe source must come out of
+// PulseAudio server: speech played into the test microphone must come out of
 // Capture, and speech written to Playback must reach the null sink.
 func TestCaptureAndPlayback(t *testing.T) {
 	pcm := testspeech.FrontCenter(t)
