@@ -60,13 +60,7 @@ func echoRun(b testing.TB, cancel bool) (heardItself, interrupted bool) {
 		}
 	}
 	if heardItself && cancel {
-		a.mu.Lock()
-		c := a.att.call
-		a.mu.Unlock()
-		b.Logf("heard itself; echo canceller %+v; transcript:", c.Metrics().Echo)
-		for _, l := range a.Status().Transcript {
-			b.Logf("  %+v", l)
-		}
+		logCall(b, a, "heard itself")
 	}
 	if heardItself || !cancel {
 		a.Hangup()
@@ -81,16 +75,22 @@ func echoRun(b testing.TB, cancel bool) (heardItself, interrupted bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if !interrupted {
-		a.mu.Lock()
-		c := a.att.call
-		a.mu.Unlock()
-		b.Logf("not interrupted; echo canceller %+v; transcript:", c.Metrics().Echo)
-		for _, l := range a.Status().Transcript {
-			b.Logf("  %+v", l)
-		}
+		logCall(b, a, "not interrupted")
 	}
 	a.Hangup()
 	return false, interrupted
+}
+
+// logCall logs why a run went wrong with the echo canceller's state and the
+// transcript.
+func logCall(b testing.TB, a *App, what string) {
+	a.mu.Lock()
+	c := a.att.call
+	a.mu.Unlock()
+	b.Logf("%s; echo canceller %+v; transcript:", what, c.Metrics().Echo)
+	for _, l := range a.Status().Transcript {
+		b.Logf("  %+v", l)
+	}
 }
 
 // TestEchoOverRealDevices: under a user-mode PulseAudio whose speaker is
