@@ -58,7 +58,7 @@ type Canceller struct {
 	cfg    Config
 	health health
 
-	farBuf    []int16 // the far end's last MaxDelay + one frame
+	farBuf    []int16 // the far end's last MaxDelay + LeakWindow + one frame, at least
 	delay     int     // bulk delay in samples, once aligned
 	echoLag   int     // where the echo was found, in samples (delay plus a margin)
 	aligned   bool
@@ -73,7 +73,7 @@ type Canceller struct {
 
 	farHeard  time.Duration // far-end activity the filter has adapted to (since alignment)
 	moves     int           // times the echo moved to another delay and was followed
-	good      int           // far-end frames in a row cancelled by ConvergedDB
+	good      int           // far-end frames cancelled by ConvergedDB, net of misses
 	converged bool
 	learning  time.Duration // far-end activity since alignment without converging
 	farRecent int           // frames since the (delayed) far end was last active
@@ -276,9 +276,11 @@ func (c *Canceller) restart(aligned bool) {
 //   - the microphone must follow it more closely (NCC above MovedNCC) at
 //     another delay than the one the filter models.
 //
-// Then the frame is muted and the filter restarted at the new delay, so the
-// echo is heard for at most a frame or two rather than until the filter
-// has re-learned. A person speaking over the agent fails the first test
+// Then the frame is muted and the reference shifted by the jump: the room
+// has not changed, so the filter's model still holds and it only has to
+// show again that it cancels (or, for a jump to before the reference, it
+// starts over at the new delay). The echo is heard for at most a frame or
+// two rather than until the filter has re-learned. A person speaking over the agent fails the first test
 // (their voice does not follow the agent's), and the second too (the
 // microphone follows the far end, if at all, at the old delay): they pass
 // at once.
