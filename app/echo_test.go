@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 // echoRun is one story read aloud with the speaker looped back into the
 // microphone (pulsetest.StartWithEcho): did the agent hear itself in the
 // first 5 s, and (with cancellation) did a person speaking over it then
-// interrupt it?
+// interrupt it within 15 s?
 func echoRun(b testing.TB, cancel bool) (heardItself, interrupted bool) {
 	pa := pulsetest.StartWithEcho(b)
 	pa.Setenv(b)
@@ -26,7 +27,10 @@ func echoRun(b testing.TB, cancel bool) (heardItself, interrupted bool) {
 		return "Once upon a time there was a small boat on a wide grey sea. " +
 			"Every morning the fisherman rowed it out past the harbour wall. " +
 			"He sang to the gulls while he worked, and the gulls sang back. " +
-			"In the evening he rowed home with the sun behind him."
+			"In the evening he rowed home with the sun behind him. " +
+			"His daughter waited on the quay with a lamp and a warm loaf of bread. " +
+			"Together they counted the fish and told each other about the day. " +
+			"Then the lamp went out, the boat rocked on the tide, and the harbour slept."
 	}}).Start()
 	defer srv.Close()
 	a, err := New(Config{NoHistory: true, NoEchoCancellation: !cancel,
@@ -66,8 +70,12 @@ func echoRun(b testing.TB, cancel bool) (heardItself, interrupted bool) {
 		a.Hangup()
 		return heardItself, false
 	}
-	go pa.Speak(context.Background(), append(testspeech.FrontCenter(b), testspeech.FrontCenter(b)...))
-	end := time.Now().Add(10 * time.Second)
+	// The person keeps talking for up to 15 s: if the echo moved just
+	// before, the canceller mutes them with the echo until it has
+	// re-learned (a second or two).
+	voice := testspeech.FrontCenter(b)
+	go pa.Speak(context.Background(), slices.Concat(voice, voice, voice, voice))
+	end := time.Now().Add(15 * time.Second)
 	for time.Now().Before(end) && !interrupted {
 		for _, l := range a.Status().Transcript {
 			interrupted = interrupted || (l.Role == api.RoleAssistant && l.Interrupted)
@@ -90,23 +98,6 @@ func logCall(b testing.TB, a *App, what string) {
 	b.Logf("%s; echo canceller %+v; transcript:", what, c.Metrics().Echo)
 	for _, l := range a.Status().Transcript {
 		b.Logf("  %+v", l)
-	}
-}
-
-// TestEchoOverRealDevices: under a user-mode PulseAudio whose speaker is
-// looped back into the microphone (module-loopback, like a laptop's
-// speakers and microphone), the agent reads a story aloud. With echo
-// cancellation (the default: one duplex device and media/aec) it must not
-// hear itself in the first 5 s, neither interrupting itself nor
-// transcribing its own words, and a person speaking over it afterwards
-// must interrupt it. Without, it must hear itself, or the test proves
-// nothing.
-func TestEchoOverRealDevices(t *testing.T) {
-	if heard, interrupted := echoRun(t, true); heard || !interrupted {
-		t.Fatalf("with echo cancellation: the agent heard itself %v, a person interrupted it %v", heard, interrupted)
-	}
-	if heard, _ := echoRun(t, false); !heard {
-		t.Fatal("without echo cancellation the agent did not hear itself: the loopback does not leak")
 	}
 }
 

@@ -77,6 +77,7 @@ type Canceller struct {
 	converged bool
 	learning  time.Duration // far-end activity since alignment without converging
 	farRecent int           // frames since the (delayed) far end was last active
+	rawRecent int           // frames since the far end as played was last active
 	farE      []float64     // (delayed) far-end energy of the last Tail, a frame each
 	gated     int           // frames muted
 }
@@ -165,15 +166,17 @@ func (c *Canceller) Process(near, far, out []int16) error {
 		c.estimate(near, far)
 	}
 	nearE := energy(near)
+	if energy(far) > farActive {
+		c.rawRecent = 0
+	} else {
+		c.rawRecent++
+	}
+	// Whatever can be echo at any delay up to MaxDelay + Tail.
+	anyEcho := time.Duration(c.rawRecent)*audio.FrameDuration <= MaxDelay+c.cfg.Tail
 	if !c.aligned {
 		// No filter yet: pass the near end, but mute whatever can be echo.
 		copy(out, near)
-		if energy(far) > farActive {
-			c.farRecent = 0
-		} else {
-			c.farRecent++
-		}
-		if c.misses < NoEchoWindows && time.Duration(c.farRecent)*audio.FrameDuration <= MaxDelay+c.cfg.Tail && c.estActive > 0 {
+		if c.misses < NoEchoWindows && anyEcho && c.estActive > 0 {
 			clear(out)
 		}
 		return nil
@@ -210,8 +213,14 @@ func (c *Canceller) Process(near, far, out []int16) error {
 	if keep := int(c.cfg.Tail/audio.FrameDuration) + 1; len(c.farE) > keep {
 		c.farE = c.farE[len(c.farE)-keep:]
 	}
-	moved, keep := false, false
-	if c.farHeard > 0 && time.Duration(c.farRecent)*audio.FrameDuration <= c.cfg.Tail {
+	moved := false
+	if !c.converged && anyEcho {
+		// Learning, perhaps at a delay just found after a move that is
+		// not yet confirmed: mute whatever can be echo at any delay, not
+		// only around the one being learned.
+		clear(out)
+		outE = 0
+	} else if c.farHeard > 0 && time.Duration(c.farRecent)*audio.FrameDuration <= c.cfg.Tail {
 		peak := 0.0
 		for _, e := range c.farE {
 			peak = max(peak, e)
@@ -220,13 +229,10 @@ func (c *Canceller) Process(near, far, out []int16) error {
 		case outE < peak*math.Pow(10, -GateDB/10):
 			clear(out) // residual echo
 			outE = 0
-		case !c.converged:
-			clear(out) // learning: the echo is not cancelled yet
-			outE = 0
 		default:
 			// Loud enough to be heard over the agent: a person talking
 			// over it, or the echo after the delay moved.
-			moved, keep = c.echoMoved()
+			moved = c.echoMoved()
 		}
 	}
 	if farE > farActive && !c.converged {
@@ -234,21 +240,17 @@ func (c *Canceller) Process(near, far, out []int16) error {
 	}
 	c.health.update(nearE, farE, outE)
 	switch {
-	case moved && keep:
-		// The same room, earlier or later: the filter's model holds for
-		// the reference shifted as much, it only has to show again that
-		// it cancels (muted meanwhile).
-		c.converged, c.good, c.learning = false, 0, 0
-		c.moves++
-		clear(out)
 	case moved:
-		c.restart(true) // at the new delay
+		// Muted; the filter starts over at the new delay: a second or so,
+		// against the 2 s windows of measuring the delay again.
+		c.restart(true)
 		c.moves++
 		clear(out)
 	case c.health.diverged() || c.learning > RelearnAfter:
 		// Measure the delay again: the filter diverged, or never
 		// converged at the delay it was given.
 		c.restart(false)
+		c.health.resets++
 		clear(out)
 	}
 	return nil
@@ -260,7 +262,6 @@ func (c *Canceller) restart(aligned bool) {
 	c.st.reset()
 	c.aligned = aligned
 	c.farHeard, c.converged, c.good, c.learning = 0, false, 0, 0
-	c.health.resets++
 	c.health.bad = 0
 	c.rawOut, c.rawIn = c.rawOut[:0], c.rawIn[:0]
 }
@@ -276,14 +277,15 @@ func (c *Canceller) restart(aligned bool) {
 //   - the microphone must follow it more closely (NCC above MovedNCC) at
 //     another delay than the one the filter models.
 //
-// Then the frame is muted and the reference shifted by the jump: the room
-// has not changed, so the filter's model still holds and it only has to
-// show again that it cancels (or, for a jump to before the reference, it
-// starts over at the new delay). The echo is heard for at most a frame or
-// two rather than until the filter has re-learned. A person speaking over the agent fails the first test
-// (their voice does not follow the agent's), and the second too (the
-// microphone follows the far end, if at all, at the old delay): they pass
-// at once.
+// Then the frame is muted and the filter starts over at the new delay
+// (muted until it has converged again, about a second of far end), so the
+// echo is heard for at most a frame or two rather than until the delay is
+// measured again. Keeping the filter's weights and shifting its reference
+// by the jump was tried: when the jump was measured a few milliseconds off,
+// speexdsp took over 6 s to re-converge. A person speaking over the agent
+// fails the first test (their voice does not follow the agent's), and the
+// second too (the microphone follows the far end, if at all, at the old
+// delay): they pass at once.
 //
 // RelearnAfter bounds how long the filter may learn at one delay: after
 // that much far-end audio without converging, the delay is measured again
@@ -292,7 +294,7 @@ const (
 	LeakWindow   = 120 * time.Millisecond
 	LeakNCC      = 0.5
 	MovedNCC     = 0.6
-	RelearnAfter = 6 * time.Second
+	RelearnAfter = 4 * time.Second
 )
 
 // leakDecimation: the leak check correlates at 16 kHz (the rate the filter
@@ -301,14 +303,12 @@ const leakDecimation = audio.SampleRate / ProcessingRate
 
 // echoMoved reports whether the output over the last LeakWindow is the far
 // end's echo at a delay other than the one the filter models; if so it
-// sets the new delay, and keep says whether the filter's model still
-// applies (the reference is shifted by the jump) or must be learned again
-// (a jump to before the reference's start).
-func (c *Canceller) echoMoved() (moved, keep bool) {
+// sets the new delay.
+func (c *Canceller) echoMoved() bool {
 	win := samples(LeakWindow)
 	long := win + samples(MaxDelay)
 	if len(c.rawOut) < win || len(c.farBuf) < long || energy(c.rawOut) <= farActive {
-		return false, false
+		return false
 	}
 	out := decimate(c.rawOut[len(c.rawOut)-win:], leakDecimation)
 	far := decimate(c.farBuf[len(c.farBuf)-long:], leakDecimation)
@@ -316,7 +316,7 @@ func (c *Canceller) echoMoved() (moved, keep bool) {
 	// that would come before its sound): those are not echo.
 	olag, oncc := audio.BestLag(out, far)
 	if oncc <= LeakNCC || olag > len(far)-len(out) {
-		return false, false
+		return false
 	}
 	// The microphone tells whether, and where, the echo moved: it appears
 	// in the far end at lag, so the echo trails the far end by MaxDelay −
@@ -328,16 +328,10 @@ func (c *Canceller) echoMoved() (moved, keep bool) {
 	if ncc < MovedNCC || lag > len(far)-len(near) || abs(d-c.echoLag) <= samples(time.Millisecond) {
 		// The echo has not moved: a person speaking over the agent (whose
 		// voice, mixed with the cancelled echo, happens to follow it).
-		return false, false
+		return false
 	}
-	shift := d - c.echoLag
-	c.echoLag = d
-	if c.delay+shift >= 0 {
-		c.delay += shift
-		return true, true
-	}
-	c.delay = max(d-samples(movedMargin), 0)
-	return true, false
+	c.delay, c.echoLag = max(d-samples(movedMargin), 0), d
+	return true
 }
 
 func abs(x int) int { return max(x, -x) }
@@ -410,9 +404,9 @@ type Stats struct {
 	// far-end activity, in dB: how much quieter the output is than the
 	// microphone while the far end plays. 0 before any far-end audio.
 	ERLE float64
-	// Resets counts the times the filter was restarted: it diverged (its
-	// output louder than its input for half a second), did not converge
-	// within RelearnAfter, or the echo moved to before the reference.
+	// Resets counts the times the delay was measured again because the
+	// filter diverged (its output louder than its input for half a second)
+	// or did not converge within RelearnAfter.
 	Resets int
 	// Moves counts the times the echo moved to another delay (the sound
 	// server or a device re-buffered) and the canceller followed it.
