@@ -79,7 +79,6 @@ type Canceller struct {
 	farRecent int           // frames since the (delayed) far end was last active
 	rawRecent int           // frames since the far end as played was last active
 	farE      []float64     // (delayed) far-end energy of the last Tail, a frame each
-	gated     int           // frames muted
 }
 
 // MaxDelay is the longest bulk delay between the speaker and the microphone

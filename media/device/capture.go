@@ -5,8 +5,6 @@ import (
 	"sync"
 
 	"github.com/gen2brain/malgo"
-
-	"github.com/parley-app/parley/media/audio"
 )
 
 // Capture is a microphone as an audio.Source: 20 ms frames of 48 kHz mono
@@ -38,15 +36,7 @@ func (c *Context) OpenCapture(id string) (*Capture, error) {
 // ReadFrame implements audio.Source. It returns io.EOF after Close and
 // ErrDeviceLost once the backend has stopped the device on its own.
 func (cp *Capture) ReadFrame(ctx context.Context, f []int16) error {
-	if len(f) != audio.FrameSamples {
-		return audio.ErrFrameSize
-	}
-	fr, err := cp.q.read(ctx, cp.done, cp.lost)
-	if err != nil {
-		return err
-	}
-	copy(f, fr.near)
-	return nil
+	return cp.q.read(ctx, f, nil, cp.done, cp.lost)
 }
 
 // Dropped returns how many frames were dropped because the reader lagged.

@@ -206,26 +206,27 @@ func (c *Context) open(typ malgo.DeviceType, micID, spkID string, data malgo.Dat
 	cfg.SampleRate = 48000
 	cfg.PeriodSizeInMilliseconds = 10
 	var what []string
-	if typ == malgo.Capture || typ == malgo.Duplex {
-		id, err := c.find(Microphone, micID)
+	sub := func(kind Kind, id string) (malgo.SubConfig, error) {
+		devID, err := c.find(kind, id)
 		if err != nil {
-			return nil, err
+			return malgo.SubConfig{}, err
 		}
-		what = append(what, fmt.Sprintf("microphone %q", micID))
-		cfg.Capture = malgo.SubConfig{Format: malgo.FormatS16, Channels: 1}
-		if id != nil {
-			cfg.Capture.DeviceID = id.Pointer()
+		what = append(what, fmt.Sprintf("%s %q", kind, id))
+		sc := malgo.SubConfig{Format: malgo.FormatS16, Channels: 1}
+		if devID != nil {
+			sc.DeviceID = devID.Pointer()
+		}
+		return sc, nil
+	}
+	var err error
+	if typ == malgo.Capture || typ == malgo.Duplex {
+		if cfg.Capture, err = sub(Microphone, micID); err != nil {
+			return nil, err
 		}
 	}
 	if typ == malgo.Playback || typ == malgo.Duplex {
-		id, err := c.find(Speaker, spkID)
-		if err != nil {
+		if cfg.Playback, err = sub(Speaker, spkID); err != nil {
 			return nil, err
-		}
-		what = append(what, fmt.Sprintf("speaker %q", spkID))
-		cfg.Playback = malgo.SubConfig{Format: malgo.FormatS16, Channels: 1}
-		if id != nil {
-			cfg.Playback.DeviceID = id.Pointer()
 		}
 	}
 	dev, err := malgo.InitDevice(c.ctx.Context, cfg, malgo.DeviceCallbacks{Data: data, Stop: stop})

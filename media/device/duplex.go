@@ -61,15 +61,7 @@ func (d *Duplex) onData(out, in []byte, _ uint32) {
 // returns io.EOF after Close and ErrDeviceLost once the backend has stopped
 // the device on its own.
 func (d *Duplex) ReadFrame(ctx context.Context, f []int16) error {
-	if len(f) != audio.FrameSamples {
-		return audio.ErrFrameSize
-	}
-	fr, err := d.in.read(ctx, d.done, d.lost)
-	if err != nil {
-		return err
-	}
-	copy(f, fr.near)
-	return nil
+	return d.in.read(ctx, f, nil, d.done, d.lost)
 }
 
 // ReadFrameRef implements audio.ReferencedSource: the next captured frame
@@ -77,16 +69,7 @@ func (d *Duplex) ReadFrame(ctx context.Context, f []int16) error {
 // periods (silence where WriteFrame had nothing queued). Errors are
 // ReadFrame's.
 func (d *Duplex) ReadFrameRef(ctx context.Context, near, far []int16) error {
-	if len(near) != audio.FrameSamples || len(far) != audio.FrameSamples {
-		return audio.ErrFrameSize
-	}
-	fr, err := d.in.read(ctx, d.done, d.lost)
-	if err != nil {
-		return err
-	}
-	copy(near, fr.near)
-	copy(far, fr.far)
-	return nil
+	return d.in.read(ctx, near, far, d.done, d.lost)
 }
 
 // WriteFrame implements audio.Sink, as Playback's does: at most 60 ms

@@ -65,27 +65,36 @@ func (q *inQueue) push(in []byte, far []int16) {
 	}
 }
 
-// read waits for the next frame. It returns io.EOF once done is closed and
+// read waits for the next frame and copies it into near and, when far is
+// not nil, its reference into far (both FrameSamples long, else
+// audio.ErrFrameSize). It returns io.EOF once done is closed and
 // ErrDeviceLost once lost is closed (and done is not).
-func (q *inQueue) read(ctx context.Context, done, lost <-chan struct{}) (frame, error) {
+func (q *inQueue) read(ctx context.Context, near, far []int16, done, lost <-chan struct{}) error {
+	if len(near) != audio.FrameSamples || (far != nil && len(far) != audio.FrameSamples) {
+		return audio.ErrFrameSize
+	}
 	select {
 	case <-done:
-		return frame{}, io.EOF
+		return io.EOF
 	default:
 	}
 	select {
 	case f := <-q.frames:
-		return f, nil
+		copy(near, f.near)
+		if far != nil {
+			copy(far, f.far)
+		}
+		return nil
 	case <-ctx.Done():
-		return frame{}, ctx.Err()
+		return ctx.Err()
 	case <-done:
-		return frame{}, io.EOF
+		return io.EOF
 	case <-lost:
 		select {
 		case <-done: // our own Close stopped it
-			return frame{}, io.EOF
+			return io.EOF
 		default:
-			return frame{}, ErrDeviceLost
+			return ErrDeviceLost
 		}
 	}
 }

@@ -150,8 +150,7 @@ func start(t testing.TB, echo, decoys bool) *Server {
 	}
 	// The person's voice enters the microphone's sink through pacat, fed in
 	// real time.
-	cmd := exec.Command("pacat", "--playback", "-d", voice, "--format=s16le", "--rate=48000", "--channels=1", "--raw", "--latency-msec=20")
-	cmd.Env = append(os.Environ(), s.Env...)
+	cmd := s.stream("pacat", "--playback", voice, 20)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -173,8 +172,7 @@ func start(t testing.TB, echo, decoys bool) *Server {
 func (s *Server) keepRunning(t testing.TB, sinks []string) error {
 	errs := make(chan error, len(sinks))
 	for _, sink := range sinks {
-		cmd := exec.Command("parec", "-d", sink+".monitor", "--format=s16le", "--rate=48000", "--channels=1", "--raw", "--latency-msec=10")
-		cmd.Env = append(os.Environ(), s.Env...)
+		cmd := s.stream("parec", "--record", sink+".monitor", 10)
 		out, err := cmd.StdoutPipe()
 		if err == nil {
 			err = cmd.Start()
@@ -212,9 +210,21 @@ func (s *Server) Setenv(t testing.TB) {
 	}
 }
 
-func (s *Server) pactl(args ...string) error {
-	cmd := exec.Command("pactl", args...)
+// command runs a PulseAudio client against this server.
+func (s *Server) command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), s.Env...)
+	return cmd
+}
+
+// stream runs pacat or parec (dir --playback or --record) on device with
+// raw 48 kHz mono s16le and a latency in ms.
+func (s *Server) stream(name, dir, device string, latencyMs int) *exec.Cmd {
+	return s.command(name, dir, "-d", device, "--format=s16le", "--rate=48000", "--channels=1", "--raw", fmt.Sprintf("--latency-msec=%d", latencyMs))
+}
+
+func (s *Server) pactl(args ...string) error {
+	cmd := s.command("pactl", args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("pactl %s: %v: %s", strings.Join(args, " "), err, out)
@@ -297,8 +307,7 @@ type Recording struct {
 // Record starts capturing what is played to the speaker.
 func (s *Server) Record(t testing.TB) *Recording {
 	t.Helper()
-	cmd := exec.Command("parec", "-d", "speaker.monitor", "--format=s16le", "--rate=48000", "--channels=1", "--raw", "--latency-msec=20")
-	cmd.Env = append(os.Environ(), s.Env...)
+	cmd := s.stream("parec", "--record", "speaker.monitor", 20)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
