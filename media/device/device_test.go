@@ -42,10 +42,12 @@ func TestCaptureAndPlayback(t *testing.T) {
 	defer mic.Close()
 	tctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	go pa.Speak(tctx, append(pcm, make([]int16, audio.SampleRate/2)...))
+	// The test microphone is clocked (pacat into a null sink, remapped),
+	// so speech arrives after its buffers: capture 2 s past its end.
+	go pa.Speak(tctx, append(pcm, make([]int16, 3*audio.SampleRate)...))
 	var got []int16
 	f := make([]int16, audio.FrameSamples)
-	for len(got) < len(pcm)+audio.SampleRate/4 {
+	for len(got) < len(pcm)+2*audio.SampleRate {
 		if err := mic.ReadFrame(tctx, f); err != nil {
 			t.Fatalf("capture: %v after %d samples", err, len(got))
 		}
