@@ -53,10 +53,14 @@ func TestCaptureAndPlayback(t *testing.T) {
 		}
 		got = append(got, f...)
 	}
+	// The test microphone is fed through pacat, which a starved machine can
+	// make skip (a gap in the "room", as a real microphone does not): the
+	// whole clip is logged, every voiced 100 ms window must be found intact.
 	_, ncc := audio.BestLag(pcm, got)
-	t.Logf("capture: NCC %.3f", ncc)
-	if ncc < 0.95 {
-		t.Fatalf("captured audio does not match what the microphone heard: NCC %.3f", ncc)
+	found, voiced := intactWindows(pcm, got)
+	t.Logf("capture: whole-clip NCC %.3f, %d of %d voiced 100 ms windows intact", ncc, found, voiced)
+	if voiced == 0 || found < voiced*9/10 {
+		t.Fatalf("captured audio does not match what the microphone heard: %d of %d voiced windows intact (whole-clip NCC %.3f)", found, voiced, ncc)
 	}
 
 	spk, err := ctx.OpenPlayback("")
@@ -88,17 +92,7 @@ func TestCaptureAndPlayback(t *testing.T) {
 	// server insert a gap (an underrun on its side), which shifts what
 	// follows but loses nothing that was written. Nearly every voiced
 	// window must be found intact.
-	var voiced, found int
-	for i := 0; i+audio.SampleRate/10 <= len(pcm); i += audio.SampleRate / 10 {
-		w := pcm[i : i+audio.SampleRate/10]
-		if audio.Level(w) < 0.25 { // quieter than -45 dBFS: not speech
-			continue
-		}
-		voiced++
-		if _, n := audio.BestLag(w, played); n >= 0.95 {
-			found++
-		}
-	}
+	found, voiced = intactWindows(pcm, played)
 	t.Logf("%d of %d voiced 100 ms windows found intact", found, voiced)
 	if voiced == 0 || found < voiced*9/10 {
 		t.Fatalf("only %d of %d voiced 100 ms windows reached the speaker (%d underruns)", found, voiced, spk.Underruns())
@@ -108,6 +102,22 @@ func TestCaptureAndPlayback(t *testing.T) {
 	if elapsed < time.Duration(len(padded)-4*audio.FrameSamples)*time.Second/audio.SampleRate {
 		t.Fatalf("WriteFrame was not paced by the device: %v for %d samples", elapsed, len(padded))
 	}
+}
+
+// intactWindows counts the voiced 100 ms windows of pcm (louder than -45
+// dBFS) and how many of them are found in got with NCC ≥ 0.95.
+func intactWindows(pcm, got []int16) (found, voiced int) {
+	for i := 0; i+audio.SampleRate/10 <= len(pcm); i += audio.SampleRate / 10 {
+		w := pcm[i : i+audio.SampleRate/10]
+		if audio.Level(w) < 0.25 {
+			continue
+		}
+		voiced++
+		if _, n := audio.BestLag(w, got); n >= 0.95 {
+			found++
+		}
+	}
+	return found, voiced
 }
 
 // TestDuplex opens the microphone and speaker as one duplex device under a
