@@ -192,8 +192,18 @@ func (c *Context) Close() error {
 	return err
 }
 
+// period is the device period miniaudio is asked for. On PulseAudio it is
+// also the stream's buffer (miniaudio sets tlength and fragsize to one
+// period), so it is how late the sound server may find the next audio
+// before it plays silence. Measured under a user-mode PulseAudio on an
+// idle 2-core VM, 3 s of a sample counter written to the speaker: 10 ms
+// gave 37–66 gaps (2.5–12.5 ms of silence each, some audio lost), 20 ms
+// 0–6, 30 ms none in 6 runs, idle or loaded (docs/architecture.md). WebRTC's
+// PulseAudio output likewise starts at 20 ms and grows on underflow.
+const period = 30 * time.Millisecond
+
 // open initialises and starts a malgo device at 48 kHz mono S16 with a
-// 10 ms period: a microphone (typ malgo.Capture, micID), a speaker
+// 30 ms period: a microphone (typ malgo.Capture, micID), a speaker
 // (malgo.Playback, spkID) or both as one duplex device (malgo.Duplex). An ID
 // of "" is the default device.
 func (c *Context) open(typ malgo.DeviceType, micID, spkID string, data malgo.DataProc, stop malgo.StopProc) (*malgo.Device, error) {
@@ -204,7 +214,7 @@ func (c *Context) open(typ malgo.DeviceType, micID, spkID string, data malgo.Dat
 	}
 	cfg := malgo.DefaultDeviceConfig(typ)
 	cfg.SampleRate = 48000
-	cfg.PeriodSizeInMilliseconds = 10
+	cfg.PeriodSizeInMilliseconds = uint32(period / time.Millisecond)
 	var what []string
 	sub := func(kind Kind, id string) (malgo.SubConfig, error) {
 		devID, err := c.find(kind, id)

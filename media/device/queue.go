@@ -100,7 +100,8 @@ func (q *inQueue) read(ctx context.Context, near, far []int16, done, lost <-chan
 }
 
 // playbackAhead is how much audio WriteFrame lets queue for the device before
-// it blocks: 3 frames (60 ms) covers a 10 ms device period with margin.
+// it blocks: 3 frames (60 ms) covers the 30 ms device period, which
+// PulseAudio may ask for at once, with a frame of margin.
 const playbackAhead = 3 * audio.FrameSamples
 
 // outQueue holds what WriteFrame gave the speaker until the playback
@@ -196,9 +197,9 @@ func (q *outQueue) write(ctx context.Context, f []int16, lost <-chan struct{}) e
 }
 
 // deviceBuffer is what the device itself holds beyond the queue: two of the
-// 10 ms periods it is opened with (an estimate: miniaudio and the sound
-// server do not report their own latency through malgo).
-const deviceBuffer = 20 * time.Millisecond
+// periods it is opened with (an estimate: miniaudio and the sound server do
+// not report their own latency through malgo).
+const deviceBuffer = 2 * period
 
 // latency estimates how long the frame write last queued takes to be
 // heard: the audio queued before it plus the device's buffer.
