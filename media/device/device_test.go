@@ -122,11 +122,10 @@ func intactWindows(pcm, got []int16) (found, voiced int) {
 
 // TestDuplex opens the microphone and speaker as one duplex device under a
 // user-mode PulseAudio whose speaker is looped back into the microphone
-// (pulsetest.StartWithEcho, like a laptop). The reference paired with the
-// captured frames must be what was played, no frame may be dropped, and a
-// person speaking into the room must be heard; how well the echo follows
-// the reference and how intact the person arrives are logged (both depend
-// on the sound server's loopback and pacat too).
+// (pulsetest.StartWithEcho, like a laptop). The speech written to the
+// speaker must come back in the captured frames, following the reference
+// paired with them; that reference must be what was played; no frame may
+// be dropped; and a person speaking into the room must be captured intact.
 func TestDuplex(t *testing.T) {
 	pcm := testspeech.GoForward(t)
 	pa := pulsetest.StartWithEcho(t)
@@ -178,11 +177,26 @@ func TestDuplex(t *testing.T) {
 	lag2, ncc2 := audio.BestLag(far[half:len(far)-audio.SampleRate/2], near[half:])
 	t.Logf("echo of the reference: first half lag %.1f ms NCC %.3f, second half lag %.1f ms NCC %.3f; %.1f s captured in %v, %d dropped, %d underruns",
 		float64(lag1)*1000/audio.SampleRate, ncc1, float64(lag2)*1000/audio.SampleRate, ncc2, float64(len(near))/audio.SampleRate, elapsed, d.Dropped(), d.Underruns())
-	// The echo's delay is the device's plus the sound server's loopback
-	// (the "room"), which re-buffers now and then on a busy machine (in CI
-	// it moved 58 → 84 ms within a run): the echo is logged above, not
-	// checked. What the device guarantees is checked: nothing dropped, and
-	// the reference is what was played.
+	// Each voiced 200 ms of the reference must be found in the next 500 ms
+	// of the capture, nearly every time: on PulseAudio miniaudio joins the
+	// two streams through a ring buffer, and a stall longer than its slack
+	// shifts the echo (media/device.Duplex), as can the sound server's
+	// loopback that plays the room.
+	win := audio.SampleRate / 5
+	var voiced, found int
+	for i := 0; i+win+audio.SampleRate/2 <= len(far); i += win {
+		if audio.Level(far[i:i+win]) < 0.25 {
+			continue
+		}
+		voiced++
+		if _, ncc := audio.BestLag(far[i:i+win], near[i:i+win+audio.SampleRate/2]); ncc >= 0.9 {
+			found++
+		}
+	}
+	t.Logf("%d of %d voiced 200 ms windows of the reference found in the capture", found, voiced)
+	if voiced == 0 || found < voiced*9/10 {
+		t.Fatalf("the captured echo does not follow the paired reference: %d of %d windows found", found, voiced)
+	}
 	if d.Dropped() != 0 {
 		t.Fatalf("%d captured frames dropped", d.Dropped())
 	}
@@ -200,12 +214,13 @@ func TestDuplex(t *testing.T) {
 		}
 		got = append(got, n...)
 	}
-	// The person reaches the microphone through pacat and the room's sink,
-	// which skip on a busy machine: logged, the device's part is above.
-	found, voiced := intactWindows(voice, got)
+	found, voiced = intactWindows(voice, got)
+	// On PulseAudio the duplex device's capture waits in miniaudio's ring
+	// buffer for the playback side, which drops what overflows when the
+	// playback stream stalls (one or two windows in a run here).
 	t.Logf("the person in the room: %d of %d voiced 100 ms windows intact", found, voiced)
-	if voiced == 0 || found == 0 {
-		t.Fatalf("the person in the room was not captured at all: %d of %d voiced windows", found, voiced)
+	if voiced == 0 || found < voiced*3/4 {
+		t.Fatalf("the person in the room was not captured intact: %d of %d voiced windows", found, voiced)
 	}
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
@@ -215,5 +230,81 @@ func TestDuplex(t *testing.T) {
 	}
 	if err := d.WriteFrame(tctx, n); !errors.Is(err, os.ErrClosed) {
 		t.Fatalf("WriteFrame after Close: %v, want os.ErrClosed", err)
+	}
+}
+
+// countGaps compares what the speaker played (rec) with a counter signal
+// written to it (sample i is i%30000+1, which the null sink passes on
+// bit-exact) and returns how many times the counter broke: silence inserted
+// or samples lost.
+func countGaps(rec []int16) int {
+	i := 0
+	for i < len(rec) && rec[i] == 0 {
+		i++
+	}
+	end := len(rec)
+	for end > i && rec[end-1] == 0 {
+		end--
+	}
+	gaps := 0
+	for j := i; j+1 < end; j++ {
+		if a, b := rec[j], rec[j+1]; b != a+1 && (a != 30000 || b != 1) {
+			gaps++
+			for j+1 < end && rec[j+1] == 0 {
+				j++
+			}
+		}
+	}
+	return gaps
+}
+
+// BenchmarkPlaybackGaps writes 3 s of a counter signal to the speaker of a
+// user-mode PulseAudio at three device periods and reports how often the
+// played audio broke (gaps per 3 s): PulseAudio's buffer for the stream is
+// one period, and the period the devices use (30 ms) is the shortest that
+// played without a gap here.
+func BenchmarkPlaybackGaps(b *testing.B) {
+	pa := pulsetest.Start(b)
+	pa.Setenv(b)
+	sig := make([]int16, 3*audio.SampleRate)
+	for i := range sig {
+		sig[i] = int16(i%30000 + 1)
+	}
+	silence := make([]int16, audio.FrameSamples)
+	for _, p := range []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond} {
+		b.Run(p.String(), func(b *testing.B) {
+			defer device.SetPeriod(p)()
+			ctx, err := device.NewContext(nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ctx.Close()
+			gaps := 0
+			for range b.N {
+				spk, err := ctx.OpenPlayback("")
+				if err != nil {
+					b.Fatal(err)
+				}
+				for range 25 { // the stream settles before the recording starts
+					if err := spk.WriteFrame(context.Background(), silence); err != nil {
+						b.Fatal(err)
+					}
+				}
+				rec := pa.Record(b)
+				for i := 0; i < len(sig); i += audio.FrameSamples {
+					if err := spk.WriteFrame(context.Background(), sig[i:i+audio.FrameSamples]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for range 10 {
+					if err := spk.WriteFrame(context.Background(), silence); err != nil {
+						b.Fatal(err)
+					}
+				}
+				gaps += countGaps(rec.Stop())
+				spk.Close()
+			}
+			b.ReportMetric(float64(gaps)/float64(b.N), "gaps/3s")
+		})
 	}
 }

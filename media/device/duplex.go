@@ -12,17 +12,20 @@ import (
 
 // Duplex is a microphone and a speaker opened as one miniaudio duplex
 // device: one callback both takes the captured period and gives the
-// speaker the period to play, so the two run on one clock and every
-// captured frame can be paired with exactly what was played in the same
-// periods (ReadFrameRef). For an echo canceller (media/aec) that makes the
-// delay from the speaker to the microphone constant for the whole call: it
-// cannot drift, and a late reader does not shift it.
+// speaker the period to play, so every captured frame can be paired with
+// what was played in the same periods (ReadFrameRef), and a late reader
+// does not shift the delay an echo canceller (media/aec) sees.
 //
-// miniaudio runs a duplex device in one read/write loop on synchronous
-// backends (ALSA) and through a small ring buffer between the two streams
-// on asynchronous ones (PulseAudio). Both sides use 20 ms frames of 48 kHz
-// mono int16, as Capture and Playback do; Duplex is an audio.Source, an
-// audio.Sink and an audio.ReferencedSource.
+// How steady that delay is depends on the backend. On synchronous backends
+// (ALSA) miniaudio runs both directions in one read/write loop on one
+// clock. On asynchronous ones (PulseAudio) it joins the two streams through
+// a ring buffer of 5 periods, 2 of them filled at the start: a stall that
+// outlasts that slack plays silence the reference does not show, or drops
+// captured audio, and the echo's delay moves by the stall (3–38 ms, once
+// in most 8.6 s runs of TestDuplex between two null sinks; the canceller's
+// leak detector follows such a move). Both sides use 20 ms frames of
+// 48 kHz mono int16, as Capture and Playback do; Duplex is an audio.Source,
+// an audio.Sink and an audio.ReferencedSource.
 type Duplex struct {
 	c       *Context
 	dev     *malgo.Device

@@ -199,7 +199,7 @@ func (q *outQueue) write(ctx context.Context, f []int16, lost <-chan struct{}) e
 // deviceBuffer is what the device itself holds beyond the queue: two of the
 // periods it is opened with (an estimate: miniaudio and the sound server do
 // not report their own latency through malgo).
-const deviceBuffer = 2 * period
+func deviceBuffer() time.Duration { return 2 * period }
 
 // latency estimates how long the frame write last queued takes to be
 // heard: the audio queued before it plus the device's buffer.
@@ -207,5 +207,5 @@ func (q *outQueue) latency() time.Duration {
 	q.mu.Lock()
 	before := max(q.n-audio.FrameSamples, 0)
 	q.mu.Unlock()
-	return time.Duration(before)*time.Second/audio.SampleRate + deviceBuffer
+	return time.Duration(before)*time.Second/audio.SampleRate + deviceBuffer()
 }
