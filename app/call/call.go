@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -109,7 +110,8 @@ type Metrics struct {
 type EchoStats struct {
 	On     bool
 	ERLE   float64 // dB of echo removed over the last second the speaker played
-	Resets int     // times the filter diverged and restarted
+	Resets int     // times the delay was measured again (the filter diverged or did not converge)
+	Moves  int     // times the echo moved to another delay and the canceller followed it
 	// Drift counts the times the speaker's and microphone's clocks had
 	// drifted 500 ms apart and their frames were paired anew.
 	Drift int
@@ -455,6 +457,7 @@ func (c *Call) sendMic() {
 	defer enc.Close()
 	far := make([]int16, audio.FrameSamples)
 	frames := 0
+	var last aec.Stats // the echo canceller's state last logged
 	track := c.track
 	f := make([]int16, audio.FrameSamples)
 	duplex := c.duplex()
@@ -483,10 +486,17 @@ func (c *Call) sendMic() {
 				go c.end(err)
 				return
 			}
+			st := c.aec.Stats()
+			if st.Resets != last.Resets || st.Moves != last.Moves || st.Aligned != last.Aligned || st.Converged != last.Converged {
+				// Each change of the canceller's state, for the log: when
+				// the person was muted with the echo, and why.
+				c.log.Info("echo canceller", "aligned", st.Aligned, "converged", st.Converged, "delay_ms", st.Delay.Milliseconds(),
+					"moves", st.Moves, "resets", st.Resets, "erle_db", math.Round(st.ERLE))
+				last = st
+			}
 			if frames++; frames%50 == 0 { // once a second
-				st := c.aec.Stats()
 				c.echoMu.Lock()
-				c.echo = EchoStats{On: true, ERLE: st.ERLE, Resets: st.Resets, Drift: c.far.realigned(), Delay: st.Delay, Aligned: st.Aligned, Converged: st.Converged}
+				c.echo = EchoStats{On: true, ERLE: st.ERLE, Resets: st.Resets, Moves: st.Moves, Drift: c.far.realigned(), Delay: st.Delay, Aligned: st.Aligned, Converged: st.Converged}
 				c.echoMu.Unlock()
 			}
 		}
