@@ -67,8 +67,8 @@ type Canceller struct {
 	estActive int // far-end-active frames in estFar
 	misses    int // windows in a row with far-end audio and no echo of it
 
-	rawOut []int16 // the filter's output over the last LeakWindow, before the gate
-	rawIn  []int16 // the microphone over the same LeakWindow
+	rawOut []int16 // the filter's output over the last LeakWindow at least, before the gate
+	rawIn  []int16 // the microphone over the same stretch
 	ref    []int16 // the delayed far end of the current frame
 
 	farHeard  time.Duration // far-end activity the filter has adapted to (since alignment)
@@ -188,9 +188,10 @@ func (c *Canceller) Process(near, far, out []int16) error {
 	farE := energy(ref)
 	c.st.process(near, ref, out)
 	outE := energy(out)
+	// At least the last LeakWindow, trimmed every few frames as farBuf is.
 	c.rawOut = append(c.rawOut, out...)
 	c.rawIn = append(c.rawIn, near...)
-	if n := samples(LeakWindow); len(c.rawOut) > n {
+	if n := samples(LeakWindow); len(c.rawOut) > 2*n {
 		c.rawOut = append(c.rawOut[:0], c.rawOut[len(c.rawOut)-n:]...)
 		c.rawIn = append(c.rawIn[:0], c.rawIn[len(c.rawIn)-n:]...)
 	}
@@ -306,10 +307,14 @@ const leakDecimation = audio.SampleRate / ProcessingRate
 func (c *Canceller) echoMoved() bool {
 	win := samples(LeakWindow)
 	long := win + samples(MaxDelay)
-	if len(c.rawOut) < win || len(c.farBuf) < long || energy(c.rawOut) <= farActive {
+	if len(c.rawOut) < win || len(c.farBuf) < long {
 		return false
 	}
-	out := decimate(c.rawOut[len(c.rawOut)-win:], leakDecimation)
+	rawOut := c.rawOut[len(c.rawOut)-win:]
+	if energy(rawOut) <= farActive {
+		return false
+	}
+	out := decimate(rawOut, leakDecimation)
 	far := decimate(c.farBuf[len(c.farBuf)-long:], leakDecimation)
 	// BestLag also tries lags where out only partly overlaps far (an echo
 	// that would come before its sound): those are not echo.

@@ -10,25 +10,24 @@ import (
 // Capture is a microphone as an audio.Source: 20 ms frames of 48 kHz mono
 // int16, delivered at the device's pace.
 type Capture struct {
-	c       *Context
-	dev     *malgo.Device
-	q       *inQueue
-	done    chan struct{} // closed by Close
-	lost    chan struct{} // closed when the backend stops the device
-	lostOne sync.Once
-	once    sync.Once
+	c    *Context
+	dev  *malgo.Device
+	q    *inQueue
+	done chan struct{}   // closed by Close
+	lost <-chan struct{} // closed when the backend stops the device
+	once sync.Once
 }
 
 // OpenCapture starts capturing from the microphone whose ID or name is id
 // ("" for the system default). It returns an error wrapping ErrNoDevice when
 // the device cannot be opened.
 func (c *Context) OpenCapture(id string) (*Capture, error) {
-	cp := &Capture{q: newInQueue(), done: make(chan struct{}), lost: make(chan struct{}), c: c}
-	dev, err := c.open(malgo.Capture, id, "", func(_, in []byte, _ uint32) { cp.q.push(in, nil) },
-		func() { cp.lostOne.Do(func() { close(cp.lost) }) })
+	cp := &Capture{q: newInQueue(), done: make(chan struct{}), c: c}
+	dev, lost, err := c.open(malgo.Capture, id, "", func(_, in []byte, _ uint32) { cp.q.push(in, nil) })
 	if err != nil {
 		return nil, err
 	}
+	cp.lost = lost
 	cp.dev = dev
 	return cp, nil
 }

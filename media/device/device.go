@@ -197,20 +197,21 @@ func (c *Context) Close() error {
 // period), so it is how late the sound server may find the next audio
 // before it plays silence. Measured under a user-mode PulseAudio on an
 // idle 2-core VM, 3 s of a sample counter written to the speaker: 10 ms
-// gave 37–66 gaps (2.5–12.5 ms of silence each, some audio lost), 20 ms
-// 0–6, 30 ms none in 6 runs, idle or loaded (docs/architecture.md). WebRTC's
+// gave 13–65 gaps (2.5–12.5 ms of silence each, some audio lost), 20 ms
+// 0–6, 30 ms none in 12 runs, idle or loaded (docs/architecture.md). WebRTC's
 // PulseAudio output likewise starts at 20 ms and grows on underflow.
 var period = 30 * time.Millisecond // a variable only for BenchmarkPlaybackGaps
 
 // open initialises and starts a malgo device at 48 kHz mono S16 with a
 // 30 ms period: a microphone (typ malgo.Capture, micID), a speaker
 // (malgo.Playback, spkID) or both as one duplex device (malgo.Duplex). An ID
-// of "" is the default device.
-func (c *Context) open(typ malgo.DeviceType, micID, spkID string, data malgo.DataProc, stop malgo.StopProc) (*malgo.Device, error) {
+// of "" is the default device. The returned channel is closed when the
+// backend stops the device (unplugged, the sound server gone, or Uninit).
+func (c *Context) open(typ malgo.DeviceType, micID, spkID string, data malgo.DataProc) (*malgo.Device, <-chan struct{}, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return nil, fmt.Errorf("%w: context closed", ErrNoDevice)
+		return nil, nil, fmt.Errorf("%w: context closed", ErrNoDevice)
 	}
 	cfg := malgo.DefaultDeviceConfig(typ)
 	cfg.SampleRate = 48000
@@ -231,22 +232,25 @@ func (c *Context) open(typ malgo.DeviceType, micID, spkID string, data malgo.Dat
 	var err error
 	if typ == malgo.Capture || typ == malgo.Duplex {
 		if cfg.Capture, err = sub(Microphone, micID); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if typ == malgo.Playback || typ == malgo.Duplex {
 		if cfg.Playback, err = sub(Speaker, spkID); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
+	lost := make(chan struct{})
+	var once sync.Once
+	stop := func() { once.Do(func() { close(lost) }) }
 	dev, err := malgo.InitDevice(c.ctx.Context, cfg, malgo.DeviceCallbacks{Data: data, Stop: stop})
 	if err != nil {
-		return nil, fmt.Errorf("%w: open %s: %v", ErrNoDevice, strings.Join(what, " and "), err)
+		return nil, nil, fmt.Errorf("%w: open %s: %v", ErrNoDevice, strings.Join(what, " and "), err)
 	}
 	if err := dev.Start(); err != nil {
 		dev.Uninit()
-		return nil, fmt.Errorf("%w: start %s: %v", ErrNoDevice, strings.Join(what, " and "), err)
+		return nil, nil, fmt.Errorf("%w: start %s: %v", ErrNoDevice, strings.Join(what, " and "), err)
 	}
 	c.log.Info("audio device open", "devices", strings.Join(what, " and "), "rate", dev.SampleRate())
-	return dev, nil
+	return dev, lost, nil
 }

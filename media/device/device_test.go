@@ -22,11 +22,7 @@ func TestCaptureAndPlayback(t *testing.T) {
 	pa := pulsetest.Start(t)
 	pa.Setenv(t)
 
-	ctx, err := device.NewContext(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ctx.Close()
+	ctx := newContext(t)
 	mics, err := ctx.Devices(device.Microphone)
 	if err != nil || len(mics) == 0 {
 		t.Fatalf("no microphones listed: %v", err)
@@ -104,6 +100,17 @@ func TestCaptureAndPlayback(t *testing.T) {
 	}
 }
 
+// newContext opens the sound system for the rest of the test.
+func newContext(tb testing.TB) *device.Context {
+	tb.Helper()
+	ctx, err := device.NewContext(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ctx.Close() })
+	return ctx
+}
+
 // intactWindows counts the voiced 100 ms windows of pcm (louder than -45
 // dBFS) and how many of them are found in got with NCC ≥ 0.95.
 func intactWindows(pcm, got []int16) (found, voiced int) {
@@ -130,11 +137,7 @@ func TestDuplex(t *testing.T) {
 	pcm := testspeech.GoForward(t)
 	pa := pulsetest.StartWithEcho(t)
 	pa.Setenv(t)
-	ctx, err := device.NewContext(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ctx.Close()
+	ctx := newContext(t)
 	if _, err := ctx.OpenDuplex("no such microphone", ""); err == nil {
 		t.Fatal("opening a missing microphone succeeded")
 	}
@@ -274,11 +277,7 @@ func BenchmarkPlaybackGaps(b *testing.B) {
 	for _, p := range []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond} {
 		b.Run(p.String(), func(b *testing.B) {
 			defer device.SetPeriod(p)()
-			ctx, err := device.NewContext(nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ctx.Close()
+			ctx := newContext(b)
 			gaps := 0
 			for range b.N {
 				spk, err := ctx.OpenPlayback("")

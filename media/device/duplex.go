@@ -27,15 +27,14 @@ import (
 // 48 kHz mono int16, as Capture and Playback do; Duplex is an audio.Source,
 // an audio.Sink and an audio.ReferencedSource.
 type Duplex struct {
-	c       *Context
-	dev     *malgo.Device
-	in      *inQueue
-	out     *outQueue
-	played  []int16 // the callback's played period, reused
-	done    chan struct{}
-	lost    chan struct{}
-	lostOne sync.Once
-	once    sync.Once
+	c      *Context
+	dev    *malgo.Device
+	in     *inQueue
+	out    *outQueue
+	played []int16 // the callback's played period, reused
+	done   chan struct{}
+	lost   <-chan struct{} // closed when the backend stops the device
+	once   sync.Once
 }
 
 // OpenDuplex starts the microphone micID and the speaker spkID (IDs or
@@ -44,11 +43,12 @@ type Duplex struct {
 // open them together.
 func (c *Context) OpenDuplex(micID, spkID string) (*Duplex, error) {
 	d := &Duplex{in: newInQueue(), out: newOutQueue(), played: make([]int16, 0, 4*audio.FrameSamples),
-		done: make(chan struct{}), lost: make(chan struct{}), c: c}
-	dev, err := c.open(malgo.Duplex, micID, spkID, d.onData, func() { d.lostOne.Do(func() { close(d.lost) }) })
+		done: make(chan struct{}), c: c}
+	dev, lost, err := c.open(malgo.Duplex, micID, spkID, d.onData)
 	if err != nil {
 		return nil, err
 	}
+	d.lost = lost
 	d.dev = dev
 	return d, nil
 }

@@ -13,23 +13,22 @@ import (
 // queued), so the writer runs on the device's clock. Close stops at once and
 // drops what is still queued (a hang-up should be silent at once).
 type Playback struct {
-	c       *Context
-	dev     *malgo.Device
-	q       *outQueue
-	lost    chan struct{}
-	lostOne sync.Once
-	once    sync.Once
+	c    *Context
+	dev  *malgo.Device
+	q    *outQueue
+	lost <-chan struct{} // closed when the backend stops the device
+	once sync.Once
 }
 
 // OpenPlayback starts the speaker whose ID or name is id ("" for the system
 // default). It returns an error wrapping ErrNoDevice when it cannot be opened.
 func (c *Context) OpenPlayback(id string) (*Playback, error) {
-	p := &Playback{q: newOutQueue(), lost: make(chan struct{}), c: c}
-	dev, err := c.open(malgo.Playback, "", id, func(out, _ []byte, _ uint32) { p.q.fill(out, nil) },
-		func() { p.lostOne.Do(func() { close(p.lost) }) })
+	p := &Playback{q: newOutQueue(), c: c}
+	dev, lost, err := c.open(malgo.Playback, "", id, func(out, _ []byte, _ uint32) { p.q.fill(out, nil) })
 	if err != nil {
 		return nil, err
 	}
+	p.lost = lost
 	p.dev = dev
 	return p, nil
 }
