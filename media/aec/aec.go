@@ -71,14 +71,21 @@ type Canceller struct {
 	rawIn  []int16 // the microphone over the same stretch
 	ref    []int16 // the delayed far end of the current frame
 
-	farHeard  time.Duration // far-end activity the filter has adapted to (since alignment)
-	moves     int           // times the echo moved to another delay and was followed
-	good      int           // far-end frames cancelled by ConvergedDB, net of misses
-	converged bool
-	learning  time.Duration // far-end activity since alignment without converging
-	farRecent int           // frames since the (delayed) far end was last active
-	rawRecent int           // frames since the far end as played was last active
-	farE      []float64     // (delayed) far-end energy of the last Tail, a frame each
+	farHeard   time.Duration  // far-end activity the filter has adapted to (since alignment)
+	moves      int            // times the echo moved to another delay and was followed
+	good       int            // far-end frames cancelled by ConvergedDB, net of misses
+	echoGain   float64        // the echo path's energy gain (echo over far end), measured with the delay
+	verdicts   []frameVerdict // the last 2·doubleTalkHold+1 frames, to judge the middle one
+	talkHold   int            // frames left of the last double talk's hangover
+	shiftMute  int            // frames left to mute after shifting the reference
+	probation  int            // frames left in which a shift that does not hold is undone
+	probeLeaks int            // frames on probation whose output followed the far end
+	rawFarE    []float64      // the far end's energy as played, a frame each, the last MaxDelay + Tail at least
+	converged  bool
+	learning   time.Duration // far-end activity since alignment without converging
+	farRecent  int           // frames since the (delayed) far end was last active
+	rawRecent  int           // frames since the far end as played was last active
+	farE       []float64     // (delayed) far-end energy of the last Tail, a frame each
 }
 
 // MaxDelay is the longest bulk delay between the speaker and the microphone
@@ -108,13 +115,15 @@ const NoEchoCorrelation = 0.15
 // The filter counts as converged once ConvergedFrames frames of far-end
 // speech came out at least ConvergedDB quieter than they went in (a frame
 // that did not takes two off the count, so a glitch now and then under
-// load does not start it over). Until then (and until the delay is known),
-// frames that can hold the far end's echo are muted: the agent must not
-// hear its first words and interrupt itself, at the cost of the person not
-// being heard over the agent's first seconds (half duplex while the
-// canceller learns the room; about 1–2 s of the agent's speech). An
-// unconverged filter's residual need not look like the far end (the
-// preprocessor reshapes it), so nothing short of convergence lets it pass.
+// load does not start it over; frames near double talk count neither way).
+// Until then (and until the delay is known), frames that can hold the far
+// end's echo are muted: the agent must not hear its first words and
+// interrupt itself, at the cost of the person not being heard over the
+// agent's first seconds (half duplex while the canceller learns the room;
+// about 1–2 s of the agent's speech) unless they are far louder than the
+// echo can be (double talk, below). An unconverged filter's residual need
+// not look like the far end (the preprocessor reshapes it), so nothing
+// short of convergence or such a margin lets it pass.
 const (
 	ConvergedDB     = 20.0
 	ConvergedFrames = 10
@@ -165,7 +174,12 @@ func (c *Canceller) Process(near, far, out []int16) error {
 		c.estimate(near, far)
 	}
 	nearE := energy(near)
-	if energy(far) > farActive {
+	rawFarE := energy(far)
+	c.rawFarE = append(c.rawFarE, rawFarE)
+	if keep := int((MaxDelay+c.cfg.Tail)/audio.FrameDuration) + 1; len(c.rawFarE) > 2*keep {
+		c.rawFarE = append(c.rawFarE[:0], c.rawFarE[len(c.rawFarE)-keep:]...)
+	}
+	if rawFarE > farActive {
 		c.rawRecent = 0
 	} else {
 		c.rawRecent++
@@ -195,31 +209,48 @@ func (c *Canceller) Process(near, far, out []int16) error {
 		c.rawOut = append(c.rawOut[:0], c.rawOut[len(c.rawOut)-n:]...)
 		c.rawIn = append(c.rawIn[:0], c.rawIn[len(c.rawIn)-n:]...)
 	}
-	if farE > farActive {
-		c.farRecent = 0
-		c.farHeard += audio.FrameDuration
-		if nearE > farActive/100 && outE*math.Pow(10, ConvergedDB/10) <= nearE {
-			if c.good++; c.good >= ConvergedFrames {
-				c.converged, c.learning = true, 0
-			}
-		} else {
-			c.good = max(c.good-2, 0) // a glitch now and then does not start the count over
-		}
-	} else {
-		c.farRecent++
-	}
 	// The echo trails the delayed far end by up to Tail.
 	c.farE = append(c.farE, farE)
 	if keep := int(c.cfg.Tail/audio.FrameDuration) + 1; len(c.farE) > keep {
 		c.farE = c.farE[len(c.farE)-keep:]
 	}
-	moved := false
-	if !c.converged && anyEcho {
+	if farE > farActive {
+		c.farRecent = 0
+		c.farHeard += audio.FrameDuration
+	} else {
+		c.farRecent++
+	}
+	doubleTalk := c.doubleTalk(nearE)
+	if doubleTalk {
+		c.talkHold = doubleTalkHold + 1
+	} else {
+		c.talkHold = max(c.talkHold-1, 0)
+	}
+	c.judge(frameVerdict{
+		far:        farE > farActive,
+		good:       nearE > farActive/100 && outE*math.Pow(10, ConvergedDB/10) <= nearE,
+		doubleTalk: doubleTalk,
+	})
+	var (
+		newLag         int
+		shift, relearn bool
+	)
+	c.probation = max(c.probation-1, 0)
+	if c.shiftMute > 0 {
+		c.shiftMute--
+		if anyEcho {
+			clear(out) // the filter's memory of the reference straddles the shift
+			outE = 0
+		}
+	} else if !c.converged && anyEcho {
 		// Learning, perhaps at a delay just found after a move that is
 		// not yet confirmed: mute whatever can be echo at any delay, not
-		// only around the one being learned.
-		clear(out)
-		outE = 0
+		// only around the one being learned; but a person talking over
+		// the agent, far louder than the echo can be, is heard.
+		if c.talkHold == 0 {
+			clear(out)
+			outE = 0
+		}
 	} else if c.farHeard > 0 && time.Duration(c.farRecent)*audio.FrameDuration <= c.cfg.Tail {
 		peak := 0.0
 		for _, e := range c.farE {
@@ -231,21 +262,48 @@ func (c *Canceller) Process(near, far, out []int16) error {
 			outE = 0
 		default:
 			// Loud enough to be heard over the agent: a person talking
-			// over it, or the echo after the delay moved.
-			moved = c.echoMoved()
+			// over it, or echo the filter does not cancel.
+			lag, leaking, moved := c.echoMoved()
+			switch {
+			case !leaking:
+			case moved && c.probation == 0:
+				shift, newLag = true, lag
+			default:
+				// Muted. Just after a shift, echo that keeps coming
+				// through means the shift did not restore the
+				// cancellation.
+				clear(out)
+				outE = 0
+				if c.probation > 0 {
+					c.probeLeaks++
+					relearn, newLag = c.probeLeaks >= probeLeakFrames, lag
+				}
+			}
 		}
-	}
-	if farE > farActive && !c.converged {
-		c.learning += audio.FrameDuration
 	}
 	c.health.update(nearE, farE, outE)
 	switch {
-	case moved:
-		// Muted; the filter starts over at the new delay: a second or so,
-		// against the 2 s windows of measuring the delay again.
-		c.restart(true)
+	case shift && c.delay+newLag-c.echoLag >= 0:
+		// The room is the same, only the delay moved: shift the
+		// reference by as much and keep the filter, muting the echo for
+		// a Tail while the filter's memory of the reference catches up.
 		c.moves++
 		clear(out)
+		c.delay += newLag - c.echoLag
+		c.echoLag = newLag
+		c.rawOut, c.rawIn = c.rawOut[:0], c.rawIn[:0]
+		c.shiftMute = int(c.cfg.Tail/audio.FrameDuration) + 1
+		c.probation, c.probeLeaks = int(shiftProbation/audio.FrameDuration), 0
+	case shift || relearn:
+		// The echo now comes before the filter's start, or the shift did
+		// not hold: the filter starts over at the new delay (a second or
+		// so, against the 2 s windows of measuring the delay again).
+		if shift {
+			c.moves++
+		}
+		clear(out)
+		c.delay, c.echoLag = max(newLag-samples(delayMargin), 0), newLag
+		c.restart(true)
 	case c.health.diverged() || c.learning > RelearnAfter:
 		// Measure the delay again: the filter diverged, or never
 		// converged at the delay it was given.
@@ -262,30 +320,32 @@ func (c *Canceller) restart(aligned bool) {
 	c.st.reset()
 	c.aligned = aligned
 	c.farHeard, c.converged, c.good, c.learning = 0, false, 0, 0
+	c.verdicts, c.talkHold = c.verdicts[:0], 0
 	c.health.bad = 0
 	c.rawOut, c.rawIn = c.rawOut[:0], c.rawIn[:0]
 }
 
 // The leak detector. When the delay between the speaker and the
-// microphone jumps (an xrun, the sound server re-buffering, another
-// device), the filter no longer cancels and the echo comes through at
-// almost its full level until the filter has re-learned the room. Every
-// frame that passes the gate while the far end plays is therefore checked,
-// over the last LeakWindow and every delay up to MaxDelay (an FFT
-// cross-correlation at 16 kHz, about 1 ms):
+// microphone jumps (an xrun, the sound server re-buffering, a stall in
+// miniaudio's duplex ring buffer), the filter no longer cancels and the
+// echo comes through at almost its full level. Every frame that passes the
+// gate while the far end plays is therefore checked, over the last
+// LeakWindow and every delay up to MaxDelay (FFT cross-correlations at
+// 16 kHz, about 1 ms):
 //   - the filter's output must follow the far end (NCC above LeakNCC), and
-//   - the microphone must follow it more closely (NCC above MovedNCC) at
-//     another delay than the one the filter models.
+//   - the microphone must follow it more closely (NCC above MovedNCC).
 //
-// Then the frame is muted and the filter starts over at the new delay
-// (muted until it has converged again, about a second of far end), so the
-// echo is heard for at most a frame or two rather than until the delay is
-// measured again. Keeping the filter's weights and shifting its reference
-// by the jump was tried: when the jump was measured a few milliseconds off,
-// speexdsp took over 6 s to re-converge. A person speaking over the agent
-// fails the first test (their voice does not follow the agent's), and the
-// second too (the microphone follows the far end, if at all, at the old
-// delay): they pass at once.
+// Then the frame holds echo and is muted. If the microphone shows the echo
+// at another delay than the one the filter models (refined to the sample
+// at 48 kHz), the room is the same and only the delay moved: the reference
+// is shifted by exactly as much and the filter kept, so it cancels again
+// after a Tail (muted meanwhile) instead of re-learning the room, during
+// which a person talking over the agent would stay muted. Should the echo
+// keep coming through after the shift (probeLeakFrames frames within
+// shiftProbation: the filter had drifted while the echo was misplaced),
+// the filter starts over at the new delay. A person speaking over the
+// agent fails the first test (their voice does not follow the agent's),
+// and passes at once.
 //
 // RelearnAfter bounds how long the filter may learn at one delay: after
 // that much far-end audio without converging, the delay is measured again
@@ -301,49 +361,141 @@ const (
 // runs at), which is a ninth of the work of 48 kHz.
 const leakDecimation = audio.SampleRate / ProcessingRate
 
-// echoMoved reports whether the output over the last LeakWindow is the far
-// end's echo at a delay other than the one the filter models; if so it
-// sets the new delay.
-func (c *Canceller) echoMoved() bool {
+// echoMoved checks the output over the last LeakWindow: leaking reports
+// whether it holds echo the filter does not cancel (it follows the far
+// end, and so does the microphone), moved whether the microphone follows
+// the far end more than a millisecond from the delay the filter models;
+// lag is the echo's delay the microphone shows, to the sample at 48 kHz.
+func (c *Canceller) echoMoved() (lag int, leaking, moved bool) {
 	win := samples(LeakWindow)
 	long := win + samples(MaxDelay)
 	if len(c.rawOut) < win || len(c.farBuf) < long {
-		return false
+		return 0, false, false
 	}
 	rawOut := c.rawOut[len(c.rawOut)-win:]
 	if energy(rawOut) <= farActive {
-		return false
+		return 0, false, false
 	}
 	out := decimate(rawOut, leakDecimation)
-	far := decimate(c.farBuf[len(c.farBuf)-long:], leakDecimation)
+	far48 := c.farBuf[len(c.farBuf)-long:]
+	far := decimate(far48, leakDecimation)
 	// BestLag also tries lags where out only partly overlaps far (an echo
 	// that would come before its sound): those are not echo.
 	olag, oncc := audio.BestLag(out, far)
 	if oncc <= LeakNCC || olag > len(far)-len(out) {
-		return false
+		return 0, false, false
 	}
 	// The microphone tells whether, and where, the echo moved: it appears
 	// in the far end at lag, so the echo trails the far end by MaxDelay −
 	// lag. (The output mixes the new echo with the filter's model of the
-	// old one, so its own best lag can be either.)
-	near := decimate(c.rawIn[len(c.rawIn)-win:], leakDecimation)
-	lag, ncc := audio.BestLag(near, far)
-	d := samples(MaxDelay) - lag*leakDecimation
-	if ncc < MovedNCC || lag > len(far)-len(near) || abs(d-c.echoLag) <= samples(time.Millisecond) {
-		// The echo has not moved: a person speaking over the agent (whose
-		// voice, mixed with the cancelled echo, happens to follow it).
-		return false
+	// old one, so its own best lag can be either.) Found at 16 kHz, then
+	// refined at 48 kHz, so that the reference can be shifted by exactly
+	// as much as the echo moved.
+	near48 := c.rawIn[len(c.rawIn)-win:]
+	lag16, ncc := audio.BestLag(decimate(near48, leakDecimation), far)
+	if ncc < MovedNCC || lag16 > len(far)-len(near48)/leakDecimation {
+		// A person speaking over the agent (whose voice, mixed with the
+		// cancelled echo, happens to follow it).
+		return 0, false, false
 	}
-	c.delay, c.echoLag = max(d-samples(movedMargin), 0), d
-	return true
+	best := math.Inf(-1)
+	for l := max(lag16*leakDecimation-2*leakDecimation, 0); l <= min(lag16*leakDecimation+2*leakDecimation, len(far48)-win); l++ {
+		if v := audio.NCC(near48, far48[l:l+win]); v > best {
+			best, lag = v, l
+		}
+	}
+	d := samples(MaxDelay) - lag
+	return d, true, abs(d-c.echoLag) > 1 // a sample either way is the measurement's
 }
 
 func abs(x int) int { return max(x, -x) }
 
-// movedMargin: after a jump the filter starts this far before the delay
-// the leak detector found (its 120 ms window at 16 kHz places the echo less
-// precisely than the initial 2 s estimate does).
-const movedMargin = 30 * time.Millisecond
+// Double talk. While the filter learns, the person talking over the agent
+// keeps the output from coming out ConvergedDB under the microphone, and
+// would keep the filter from ever counting as converged (they stay muted
+// until the agent stops). So frames in which the microphone is much louder
+// than the echo can be count neither for nor against convergence, nor
+// towards RelearnAfter. It is the Geigel detector (D. L. Duttweiler, "A
+// Twelve-Channel Digital Echo Canceler", IEEE Trans. Commun. 1978) with
+// the echo path's gain measured rather than assumed: the echo of the far
+// end can be no louder than the loudest (delayed) far-end frame within the
+// Tail times the gain measured with the delay (the share of the microphone
+// that correlated with the far end); a frame doubleTalkDB above that holds
+// someone else. The filter meanwhile keeps adapting (speexdsp slows its
+// learning rate in double talk), and the person's pauses, or the far end's
+// frames they do not cover, tell when it has converged.
+const doubleTalkDB = 6.0
+
+// doubleTalk reports whether a microphone frame of energy nearE is louder
+// than the echo can be: the loudest far-end frame the echo can come from
+// (played up to the echo's delay plus Tail plus doubleTalkSlack ago)
+// times the echo path's gain, plus doubleTalkDB. The window starts at the
+// frame just played, not at the delay, so that an echo that has just
+// moved earlier is not taken for a person.
+func (c *Canceller) doubleTalk(nearE float64) bool {
+	if c.echoGain == 0 {
+		return false
+	}
+	n := min(len(c.rawFarE), int((time.Duration(c.echoLag)*time.Second/audio.SampleRate+c.cfg.Tail+doubleTalkSlack)/audio.FrameDuration)+1)
+	peak := 0.0
+	for _, e := range c.rawFarE[len(c.rawFarE)-n:] {
+		peak = max(peak, e)
+	}
+	return nearE > peak*c.echoGain*math.Pow(10, doubleTalkDB/10)
+}
+
+// doubleTalkSlack: the echo may also come this much later than measured
+// (the delay moved and the leak detector has not yet followed).
+const doubleTalkSlack = 100 * time.Millisecond
+
+// doubleTalkHold: a frame within this many frames of one found to be
+// double talk counts as double talk too (a word's onset and its tail are
+// quieter than the detector's margin; a Geigel detector's hangover, here
+// on both sides, so the judgement of a frame waits this many frames).
+const doubleTalkHold = 3
+
+type frameVerdict struct{ far, good, doubleTalk bool }
+
+// judge counts, doubleTalkHold frames late, the frames towards
+// convergence: a frame of far end cancelled by ConvergedDB counts for it;
+// one not cancelled counts against it (twice, so that a glitch now and
+// then under load does not start the count over), unless double talk is
+// near, and towards RelearnAfter.
+func (c *Canceller) judge(v frameVerdict) {
+	c.verdicts = append(c.verdicts, v)
+	if len(c.verdicts) < 2*doubleTalkHold+1 {
+		return
+	}
+	mid := c.verdicts[doubleTalkHold]
+	dt := false
+	for _, w := range c.verdicts {
+		dt = dt || w.doubleTalk
+	}
+	c.verdicts = append(c.verdicts[:0], c.verdicts[1:]...)
+	if !mid.far || c.converged {
+		return
+	}
+	switch {
+	case mid.good:
+		if c.good++; c.good >= ConvergedFrames {
+			c.converged, c.learning = true, 0
+			return
+		}
+	case dt:
+		return // the person's voice hides how well the echo is cancelled
+	default:
+		c.good = max(c.good-2, 0)
+	}
+	c.learning += audio.FrameDuration
+}
+
+// shiftProbation: for this long after following a move by shifting the
+// reference, an output that still follows the far end for probeLeakFrames
+// frames (it is muted meanwhile) starts the filter over.
+const (
+	shiftProbation  = time.Second
+	probeLeakFrames = 15
+)
 
 // decimate averages every n samples into one (a box filter, enough for a
 // correlation).
@@ -374,6 +526,8 @@ func (c *Canceller) estimate(near, far []int16) {
 	if c.estActive*audio.FrameSamples >= win/4 {
 		lag, ncc := audio.BestLag(c.estFar[:win-samples(MaxDelay)], c.estNear)
 		if ncc >= MinCorrelation && lag <= samples(MaxDelay) {
+			ref := c.estFar[:win-samples(MaxDelay)]
+			c.echoGain = ncc * ncc * energy(c.estNear[lag:lag+len(ref)]) / energy(ref)
 			c.delay, c.echoLag = max(lag-samples(delayMargin), 0), lag
 			c.aligned, c.misses = true, 0
 			c.st.reset()

@@ -67,3 +67,20 @@ func BestLag(ref, sig []int16) (lag int, ncc float64) {
 	}
 	return lag, best
 }
+
+// NCC is the normalised cross-correlation (-1..1) of two signals of the
+// same length (the shorter length is used otherwise); 0 if either is
+// silent.
+func NCC(a, b []int16) float64 {
+	var ab, aa, bb float64
+	for i := range min(len(a), len(b)) {
+		x, y := float64(a[i]), float64(b[i])
+		ab += x * y
+		aa += x * x
+		bb += y * y
+	}
+	if aa == 0 || bb == 0 {
+		return 0
+	}
+	return ab / math.Sqrt(aa*bb)
+}
