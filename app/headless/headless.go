@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"sync"
 	"time"
 
@@ -196,7 +195,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if len(rep.Transcript) == 0 { // the echo: how faithful, how late
 		lag, ncc := audio.BestLag(audio.SpeechBand(pcm), audio.SpeechBand(out))
 		rep.Correlation = ncc
-		rep.CorrelationFullBand = nccAt(pcm, out, lag)
+		rep.CorrelationFullBand = audio.NCC(pcm, out[lag:])
 		rep.EchoDelayMS = durMS(playStart.Sub(sendStart)) + samplesMS(lag)
 	}
 	if end, ok := lastVoiced(pcm); ok {
@@ -232,24 +231,6 @@ func firstVoicedAfter(pcm []int16, from int) (int, bool) {
 		}
 	}
 	return 0, false
-}
-
-// nccAt returns the normalised cross-correlation of ref with sig[lag:].
-func nccAt(ref, sig []int16, lag int) float64 {
-	var xy, xx, yy float64
-	for i, x := range ref {
-		if lag+i >= len(sig) {
-			break
-		}
-		y := float64(sig[lag+i])
-		xy += float64(x) * y
-		xx += float64(x) * float64(x)
-		yy += y * y
-	}
-	if xx == 0 || yy == 0 {
-		return 0
-	}
-	return xy / math.Sqrt(xx*yy)
 }
 
 func samplesMS(n int) float64 { return float64(n) * 1000 / audio.SampleRate }

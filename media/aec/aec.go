@@ -16,6 +16,7 @@
 package aec
 
 import (
+	"os"
 	"errors"
 	"fmt"
 	"math"
@@ -200,11 +201,12 @@ func (c *Canceller) Process(near, far, out []int16) error {
 		copy(ref, c.farBuf[end-audio.FrameSamples:end])
 	}
 	farE := energy(ref)
+	// At least the last LeakWindow, trimmed every few frames as farBuf is;
+	// the microphone before processing, as out may be near.
+	c.rawIn = append(c.rawIn, near...)
 	c.st.process(near, ref, out)
 	outE := energy(out)
-	// At least the last LeakWindow, trimmed every few frames as farBuf is.
 	c.rawOut = append(c.rawOut, out...)
-	c.rawIn = append(c.rawIn, near...)
 	if n := samples(LeakWindow); len(c.rawOut) > 2*n {
 		c.rawOut = append(c.rawOut[:0], c.rawOut[len(c.rawOut)-n:]...)
 		c.rawIn = append(c.rawIn[:0], c.rawIn[len(c.rawIn)-n:]...)
@@ -405,6 +407,14 @@ func (c *Canceller) echoMoved() (lag int, leaking, moved bool) {
 		}
 	}
 	d := samples(MaxDelay) - lag
+	if debugLeak {
+		oldL := samples(MaxDelay) - c.echoLag
+		oldN := 0.0
+		if oldL >= 0 && oldL+win <= len(far48) {
+			oldN = audio.NCC(near48, far48[oldL:oldL+win])
+		}
+		fmt.Fprintf(os.Stderr, "AECLEAK %s oncc %.2f ncc16 %.2f d %d (%.2f ms) ncc48 %.3f echoLag %d (%.2f ms) nccOld %.3f probation %d\n", time.Now().Format("15:04:05.000"), oncc, ncc, d, float64(d)/48, best, c.echoLag, float64(c.echoLag)/48, oldN, c.probation)
+	}
 	return d, true, abs(d-c.echoLag) > 1 // a sample either way is the measurement's
 }
 
@@ -634,3 +644,5 @@ func (h *health) erle() float64 {
 	}
 	return 10 * math.Log10(h.nearSum/h.outSum)
 }
+
+var debugLeak = os.Getenv("PARLEY_AEC_DEBUG") != ""

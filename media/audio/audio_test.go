@@ -58,6 +58,29 @@ func TestBestLag(t *testing.T) {
 	}
 }
 
+func TestNCC(t *testing.T) {
+	a := tone(960, 300, SampleRate, 8000)
+	neg := make([]int16, len(a))
+	for i, v := range a {
+		neg[i] = -v / 2
+	}
+	if v := NCC(a, a); v < 0.9999 {
+		t.Fatalf("NCC with itself %v", v)
+	}
+	if v := NCC(a, neg); v > -0.9999 {
+		t.Fatalf("NCC with its negative, halved: %v", v)
+	}
+	if v := NCC(a, tone(960, 1000, SampleRate, 8000)); v < -0.1 || v > 0.1 {
+		t.Fatalf("NCC of 300 Hz with 1 kHz over 20 ms: %v", v)
+	}
+	if v := NCC(a, make([]int16, len(a))); v != 0 {
+		t.Fatalf("NCC with silence %v", v)
+	}
+	if v := NCC(a, a[:100]); v < 0.9999 {
+		t.Fatalf("NCC over the shorter length %v", v)
+	}
+}
+
 func TestLevel(t *testing.T) {
 	if l := Level(make([]int16, FrameSamples)); l != 0 {
 		t.Fatalf("silence level %v", l)
