@@ -16,10 +16,10 @@
 package aec
 
 import (
-	"os"
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"time"
 
 	"github.com/parley-app/parley/media/audio"
@@ -72,21 +72,22 @@ type Canceller struct {
 	rawIn  []int16 // the microphone over the same stretch
 	ref    []int16 // the delayed far end of the current frame
 
-	farHeard   time.Duration  // far-end activity the filter has adapted to (since alignment)
-	moves      int            // times the echo moved to another delay and was followed
-	good       int            // far-end frames cancelled by ConvergedDB, net of misses
-	echoGain   float64        // the echo path's energy gain (echo over far end), measured with the delay
-	verdicts   []frameVerdict // the last 2·doubleTalkHold+1 frames, to judge the middle one
-	talkHold   int            // frames left of the last double talk's hangover
-	shiftMute  int            // frames left to mute after shifting the reference
-	probation  int            // frames left in which a shift that does not hold is undone
-	probeLeaks int            // frames on probation whose output followed the far end
-	rawFarE    []float64      // the far end's energy as played, a frame each, the last MaxDelay + Tail at least
-	converged  bool
-	learning   time.Duration // far-end activity since alignment without converging
-	farRecent  int           // frames since the (delayed) far end was last active
-	rawRecent  int           // frames since the far end as played was last active
-	farE       []float64     // (delayed) far-end energy of the last Tail, a frame each
+	farHeard    time.Duration  // far-end activity the filter has adapted to (since alignment)
+	moves       int            // times the echo moved to another delay and was followed
+	good        int            // far-end frames cancelled by ConvergedDB, net of misses
+	echoGain    float64        // the echo path's energy gain (echo over far end), measured with the delay
+	verdicts    []frameVerdict // the last 2·doubleTalkHold+1 frames, to judge the middle one
+	talkHold    int            // frames left of the last double talk's hangover
+	shiftMute   int            // frames left to mute after shifting the reference
+	probation   int            // frames left in which a shift that does not hold is undone
+	probeLeaks  int            // frames on probation whose output followed the far end
+	learnChecks int            // frames while learning, to look for a move every learnCheckEvery
+	rawFarE     []float64      // the far end's energy as played, a frame each, the last MaxDelay + Tail at least
+	converged   bool
+	learning    time.Duration // far-end activity since alignment without converging
+	farRecent   int           // frames since the (delayed) far end was last active
+	rawRecent   int           // frames since the far end as played was last active
+	farE        []float64     // (delayed) far-end energy of the last Tail, a frame each
 }
 
 // MaxDelay is the longest bulk delay between the speaker and the microphone
@@ -253,6 +254,14 @@ func (c *Canceller) Process(near, far, out []int16) error {
 			clear(out)
 			outE = 0
 		}
+		// An echo that moves meanwhile is followed too (there is no
+		// model to keep yet: the filter starts over there).
+		if c.learnChecks++; farE > farActive && c.learnChecks%learnCheckEvery == 0 {
+			if d, ncc, oldNCC, ok := c.echoAt(nil); ok && c.plainMove(d, ncc, oldNCC) {
+				relearn, newLag = true, d
+				c.moves++
+			}
+		}
 	} else if c.farHeard > 0 && time.Duration(c.farRecent)*audio.FrameDuration <= c.cfg.Tail {
 		peak := 0.0
 		for _, e := range c.farE {
@@ -268,12 +277,12 @@ func (c *Canceller) Process(near, far, out []int16) error {
 			lag, leaking, moved := c.echoMoved()
 			switch {
 			case !leaking:
-			case moved && c.probation == 0:
+			case moved:
 				shift, newLag = true, lag
 			default:
 				// Muted. Just after a shift, echo that keeps coming
-				// through means the shift did not restore the
-				// cancellation.
+				// through at the delay shifted to means the shift did not
+				// restore the cancellation.
 				clear(out)
 				outE = 0
 				if c.probation > 0 {
@@ -365,9 +374,9 @@ const leakDecimation = audio.SampleRate / ProcessingRate
 
 // echoMoved checks the output over the last LeakWindow: leaking reports
 // whether it holds echo the filter does not cancel (it follows the far
-// end, and so does the microphone), moved whether the microphone follows
-// the far end more than a millisecond from the delay the filter models;
-// lag is the echo's delay the microphone shows, to the sample at 48 kHz.
+// end, and so does the microphone), moved whether the microphone plainly
+// shows the echo at another delay than the one the filter models
+// (plainMove), and lag is that delay.
 func (c *Canceller) echoMoved() (lag int, leaking, moved bool) {
 	win := samples(LeakWindow)
 	long := win + samples(MaxDelay)
@@ -379,44 +388,79 @@ func (c *Canceller) echoMoved() (lag int, leaking, moved bool) {
 		return 0, false, false
 	}
 	out := decimate(rawOut, leakDecimation)
-	far48 := c.farBuf[len(c.farBuf)-long:]
-	far := decimate(far48, leakDecimation)
+	far := decimate(c.farBuf[len(c.farBuf)-long:], leakDecimation)
 	// BestLag also tries lags where out only partly overlaps far (an echo
 	// that would come before its sound): those are not echo.
 	olag, oncc := audio.BestLag(out, far)
 	if oncc <= LeakNCC || olag > len(far)-len(out) {
 		return 0, false, false
 	}
-	// The microphone tells whether, and where, the echo moved: it appears
-	// in the far end at lag, so the echo trails the far end by MaxDelay −
-	// lag. (The output mixes the new echo with the filter's model of the
-	// old one, so its own best lag can be either.) Found at 16 kHz, then
-	// refined at 48 kHz, so that the reference can be shifted by exactly
-	// as much as the echo moved.
-	near48 := c.rawIn[len(c.rawIn)-win:]
-	lag16, ncc := audio.BestLag(decimate(near48, leakDecimation), far)
-	if ncc < MovedNCC || lag16 > len(far)-len(near48)/leakDecimation {
+	// The microphone tells whether, and where, the echo moved. (The
+	// output mixes the new echo with the filter's model of the old one,
+	// so its own best lag can be either.)
+	d, ncc, oldNCC, ok := c.echoAt(far)
+	if !ok || ncc < MovedNCC {
 		// A person speaking over the agent (whose voice, mixed with the
 		// cancelled echo, happens to follow it).
 		return 0, false, false
 	}
-	best := math.Inf(-1)
-	for l := max(lag16*leakDecimation-2*leakDecimation, 0); l <= min(lag16*leakDecimation+2*leakDecimation, len(far48)-win); l++ {
-		if v := audio.NCC(near48, far48[l:l+win]); v > best {
-			best, lag = v, l
-		}
-	}
-	d := samples(MaxDelay) - lag
-	if debugLeak {
-		oldL := samples(MaxDelay) - c.echoLag
-		oldN := 0.0
-		if oldL >= 0 && oldL+win <= len(far48) {
-			oldN = audio.NCC(near48, far48[oldL:oldL+win])
-		}
-		fmt.Fprintf(os.Stderr, "AECLEAK %s oncc %.2f ncc16 %.2f d %d (%.2f ms) ncc48 %.3f echoLag %d (%.2f ms) nccOld %.3f probation %d\n", time.Now().Format("15:04:05.000"), oncc, ncc, d, float64(d)/48, best, c.echoLag, float64(c.echoLag)/48, oldN, c.probation)
-	}
-	return d, true, abs(d-c.echoLag) > 1 // a sample either way is the measurement's
+	return d, true, c.plainMove(d, ncc, oldNCC)
 }
+
+// echoAt finds where the microphone shows the far end over the last
+// LeakWindow: d, the echo's delay in samples at 48 kHz (found at 16 kHz,
+// then refined at 48 kHz, so that the reference can be shifted by exactly
+// as much as the echo moved), the NCC there, and the NCC at the delay the
+// filter models. far16 is the far end's last LeakWindow + MaxDelay
+// decimated to 16 kHz, or nil to decimate it here; ok is false while there
+// is too little audio.
+func (c *Canceller) echoAt(far16 []int16) (d int, ncc, oldNCC float64, ok bool) {
+	win := samples(LeakWindow)
+	long := win + samples(MaxDelay)
+	if len(c.rawIn) < win || len(c.farBuf) < long {
+		return 0, 0, 0, false
+	}
+	far48 := c.farBuf[len(c.farBuf)-long:]
+	if far16 == nil {
+		far16 = decimate(far48, leakDecimation)
+	}
+	near48 := c.rawIn[len(c.rawIn)-win:]
+	lag16, _ := audio.BestLag(decimate(near48, leakDecimation), far16)
+	if lag16 > len(far16)-win/leakDecimation {
+		return 0, 0, 0, false // only partly inside the far end: not echo
+	}
+	// The echo appears in the far end at lag, so it trails the far end by
+	// MaxDelay − lag.
+	lag, ncc := 0, math.Inf(-1)
+	for l := max((lag16-2)*leakDecimation, 0); l <= min((lag16+2)*leakDecimation, len(far48)-win); l++ {
+		if v := audio.NCC(near48, far48[l:l+win]); v > ncc {
+			lag, ncc = l, v
+		}
+	}
+	if old := samples(MaxDelay) - c.echoLag; old >= 0 && old+win <= len(far48) {
+		oldNCC = audio.NCC(near48, far48[old:old+win])
+	}
+	d = samples(MaxDelay) - lag
+	if debugLeak {
+		fmt.Fprintf(os.Stderr, "AECLEAK %s conv %v d %d (%.2f ms) ncc %.3f echoLag %d (%.2f ms) nccOld %.3f probation %d\n", time.Now().Format("15:04:05.000"), c.converged, d, float64(d)/48, ncc, c.echoLag, float64(c.echoLag)/48, oldNCC, c.probation)
+	}
+	return d, ncc, oldNCC, true
+}
+
+// plainMove reports whether the microphone shows the echo plainly at a
+// delay d other than the one the filter models: more than a sample away
+// (a sample either way is the measurement's), with NCC at least ShiftNCC
+// there and ShiftMargin more than at the old delay. While a person talks,
+// or while the window straddles a stall, a side peak can otherwise win.
+func (c *Canceller) plainMove(d int, ncc, oldNCC float64) bool {
+	return abs(d-c.echoLag) > 1 && ncc >= ShiftNCC && ncc-oldNCC >= ShiftMargin
+}
+
+// ShiftNCC and ShiftMargin: see plainMove.
+const (
+	ShiftNCC    = 0.7
+	ShiftMargin = 0.2
+)
 
 func abs(x int) int { return max(x, -x) }
 
@@ -438,25 +482,20 @@ const doubleTalkDB = 6.0
 
 // doubleTalk reports whether a microphone frame of energy nearE is louder
 // than the echo can be: the loudest far-end frame the echo can come from
-// (played up to the echo's delay plus Tail plus doubleTalkSlack ago)
-// times the echo path's gain, plus doubleTalkDB. The window starts at the
-// frame just played, not at the delay, so that an echo that has just
-// moved earlier is not taken for a person.
+// at any delay the canceller looks for (played up to MaxDelay + Tail ago,
+// so that an echo that has moved is not taken for a person) times the echo
+// path's gain, plus doubleTalkDB.
 func (c *Canceller) doubleTalk(nearE float64) bool {
 	if c.echoGain == 0 {
 		return false
 	}
-	n := min(len(c.rawFarE), int((time.Duration(c.echoLag)*time.Second/audio.SampleRate+c.cfg.Tail+doubleTalkSlack)/audio.FrameDuration)+1)
+	n := min(len(c.rawFarE), int((MaxDelay+c.cfg.Tail)/audio.FrameDuration)+1)
 	peak := 0.0
 	for _, e := range c.rawFarE[len(c.rawFarE)-n:] {
 		peak = max(peak, e)
 	}
 	return nearE > peak*c.echoGain*math.Pow(10, doubleTalkDB/10)
 }
-
-// doubleTalkSlack: the echo may also come this much later than measured
-// (the delay moved and the leak detector has not yet followed).
-const doubleTalkSlack = 100 * time.Millisecond
 
 // doubleTalkHold: a frame within this many frames of one found to be
 // double talk counts as double talk too (a word's onset and its tail are
@@ -506,6 +545,10 @@ const (
 	shiftProbation  = time.Second
 	probeLeakFrames = 15
 )
+
+// learnCheckEvery: while the filter learns, every this many frames of far
+// end the microphone is checked for an echo that moved (about 1 ms each).
+const learnCheckEvery = 5
 
 // decimate averages every n samples into one (a box filter, enough for a
 // correlation).

@@ -452,3 +452,56 @@ func talkerHeard(talker, out []int16, from int) (muted time.Duration, heard, voi
 	}
 	return muted, heard, voiced
 }
+
+// TestLatencyJumpWhileLearning: the echo jumps beyond the filter's reach
+// just after the delay was measured, while the filter learns. The
+// canceller follows it there within the learning rather than after
+// RelearnAfter and a new measurement, and the echo is never heard.
+func TestLatencyJumpWhileLearning(t *testing.T) {
+	one := testspeech.GoForward(t)
+	var far []int16
+	for i := 0; i < 3; i++ {
+		far = append(far, one...)
+	}
+	far = far[:len(far)/audio.FrameSamples*audio.FrameSamples]
+	echo0 := newRoom(0).echo(far)
+	jump := samples(EstimateWindow + 100*time.Millisecond)
+	mic := make([]int16, len(far))
+	for i := range mic {
+		d := 40 * time.Millisecond
+		if i >= jump {
+			d = 300 * time.Millisecond
+		}
+		if k := i - samples(d); k >= 0 {
+			mic[i] = clip(echo0[k])
+		}
+	}
+	c, _ := New(Config{})
+	defer c.Close()
+	out := slices.Clone(mic)
+	converged := -1
+	for i := 0; i+audio.FrameSamples <= len(mic); i += audio.FrameSamples {
+		f := out[i : i+audio.FrameSamples]
+		if err := c.Process(f, far[i:i+audio.FrameSamples], f); err != nil {
+			t.Fatal(err)
+		}
+		if st := c.Stats(); i == jump/audio.FrameSamples*audio.FrameSamples && (!st.Aligned || st.Converged) {
+			t.Fatalf("at the jump the canceller should be learning: %+v", st)
+		}
+		if i > jump && converged < 0 && c.Stats().Converged {
+			converged = i
+		}
+	}
+	leak := 0
+	for i := 0; i+audio.FrameSamples <= len(out); i += audio.FrameSamples {
+		if audio.Level(out[i:i+audio.FrameSamples]) > 0.3 {
+			leak += audio.FrameSamples
+		}
+	}
+	st := c.Stats()
+	after := time.Duration(converged-jump) * time.Second / audio.SampleRate
+	t.Logf("converged %v after the jump; echo heard for %d ms; %+v", after, leak*1000/audio.SampleRate, st)
+	if converged < 0 || after > 3*time.Second || leak > 0 || st.Resets != 0 || st.Moves != 1 {
+		t.Fatalf("not followed while learning: converged %v after the jump, echo heard %d ms, %+v", after, leak*1000/audio.SampleRate, st)
+	}
+}
