@@ -254,12 +254,17 @@ func (c *Canceller) Process(near, far, out []int16) error {
 			clear(out)
 			outE = 0
 		}
-		// An echo that moves meanwhile is followed too (there is no
-		// model to keep yet: the filter starts over there).
+		// An echo that moves meanwhile out of the filter's first half is
+		// followed too (there is no model to keep yet: the filter starts
+		// over there); within it, the filter learns it where it is.
 		if c.learnChecks++; farE > farActive && c.learnChecks%learnCheckEvery == 0 {
 			if d, ncc, oldNCC, ok := c.echoAt(nil); ok && c.plainMove(d, ncc, oldNCC) {
-				relearn, newLag = true, d
-				c.moves++
+				if d-c.delay >= samples(time.Millisecond) && d-c.delay <= samples(c.cfg.Tail/2) {
+					c.echoLag = d
+				} else {
+					relearn, newLag = true, d
+					c.moves++
+				}
 			}
 		}
 	} else if c.farHeard > 0 && time.Duration(c.farRecent)*audio.FrameDuration <= c.cfg.Tail {
