@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"time"
 
 	"github.com/parley-app/parley/media/audio"
@@ -446,9 +445,6 @@ func (c *Canceller) echoAt(far16 []int16) (d int, ncc, oldNCC float64, ok bool) 
 		oldNCC = audio.NCC(near48, far48[old:old+win])
 	}
 	d = samples(MaxDelay) - lag
-	if debugLeak {
-		fmt.Fprintf(os.Stderr, "AECLEAK %s conv %v d %d (%.2f ms) ncc %.3f echoLag %d (%.2f ms) nccOld %.3f probation %d\n", time.Now().Format("15:04:05.000"), c.converged, d, float64(d)/48, ncc, c.echoLag, float64(c.echoLag)/48, oldNCC, c.probation)
-	}
 	return d, ncc, oldNCC, true
 }
 
@@ -692,5 +688,3 @@ func (h *health) erle() float64 {
 	}
 	return 10 * math.Log10(h.nearSum/h.outSum)
 }
-
-var debugLeak = os.Getenv("PARLEY_AEC_DEBUG") != ""

@@ -102,9 +102,16 @@ func start(t testing.TB, echo, decoys bool) *Server {
 	voice := "voice" // the null sink Speak plays into
 	if echo {
 		voice, mic = "room", "room.monitor"
+		// The room is a fixed delay, as air is. At 20 ms the loopback
+		// underran on this 2-core machine under a call's load, and each
+		// underrun moved the echo later (module-loopback's underrun
+		// protection then raises its target latency by 5 ms): the echo
+		// crept from 130 to over 210 ms within seconds in 1 call of 12.
+		// 60 ms does not underrun; the echo then moves only with the
+		// devices under test.
 		args = append(args,
 			"-L", "module-null-sink sink_name=room rate=48000 channels=1",
-			"-L", "module-loopback source=speaker.monitor sink=room latency_msec=20 adjust_time=0 source_dont_move=true sink_dont_move=true")
+			"-L", "module-loopback source=speaker.monitor sink=room latency_msec=60 adjust_time=0 source_dont_move=true sink_dont_move=true")
 	} else {
 		args = append(args,
 			"-L", "module-null-sink sink_name=voice rate=48000 channels=1 "+description("sink_properties", "Test room"),
