@@ -473,10 +473,10 @@ func abs(x int) int { return max(x, -x) }
 // towards RelearnAfter. It is the Geigel detector (D. L. Duttweiler, "A
 // Twelve-Channel Digital Echo Canceler", IEEE Trans. Commun. 1978) with
 // the echo path's gain measured rather than assumed: the echo of the far
-// end can be no louder than the loudest (delayed) far-end frame within the
-// Tail times the gain measured with the delay (the share of the microphone
-// that correlated with the far end); a frame doubleTalkDB above that holds
-// someone else. The filter meanwhile keeps adapting (speexdsp slows its
+// end can be no louder than the loudest far-end frame it can come from
+// times the gain measured with the delay (the microphone's energy over the
+// far end's, aligned); a frame doubleTalkDB above that holds someone
+// else. The filter meanwhile keeps adapting (speexdsp slows its
 // learning rate in double talk), and the person's pauses, or the far end's
 // frames they do not cover, tell when it has converged.
 const doubleTalkDB = 6.0
@@ -581,7 +581,13 @@ func (c *Canceller) estimate(near, far []int16) {
 		lag, ncc := audio.BestLag(c.estFar[:win-samples(MaxDelay)], c.estNear)
 		if ncc >= MinCorrelation && lag <= samples(MaxDelay) {
 			ref := c.estFar[:win-samples(MaxDelay)]
-			c.echoGain = ncc * ncc * energy(c.estNear[lag:lag+len(ref)]) / energy(ref)
+			// The microphone's whole energy, not only the share that
+			// correlated: a wandering delay or the room's non-linearity
+			// also lowers the correlation, and an echo gain measured too
+			// low would take the echo for a person. (A person talking
+			// meanwhile makes it too high, which only makes the
+			// double-talk detector stricter.)
+			c.echoGain = energy(c.estNear[lag:lag+len(ref)]) / energy(ref)
 			c.delay, c.echoLag = max(lag-samples(delayMargin), 0), lag
 			c.aligned, c.misses = true, 0
 			c.st.reset()
