@@ -14,6 +14,7 @@ type recorder struct {
 	states []Status
 	levels int
 	ch     chan Status
+	logs   *lockedBuffer // the app's log, shown when waitFor gives up (nil: none)
 }
 
 // startApp starts an App from cfg for the test (closed when it ends) and
@@ -53,6 +54,11 @@ func (r *recorder) waitFor(t testing.TB, want call.State) Status {
 				return s
 			}
 		case <-deadline:
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if r.logs != nil {
+				t.Logf("log:\n%s", r.logs.String())
+			}
 			t.Fatalf("never reached %v; saw %+v", want, r.states)
 		}
 	}

@@ -41,7 +41,7 @@ func echoRun(b testing.TB, cancel, bargeIn bool) (heardItself, interrupted bool,
 		b.Fatal(err)
 	}
 	defer a.Close()
-	r := &recorder{ch: make(chan Status, 10000)}
+	r := &recorder{ch: make(chan Status, 10000), logs: logs}
 	a.OnStatus(r.status, nil)
 	a.Call()
 	r.waitFor(b, call.InCall)
