@@ -310,9 +310,10 @@ func (c *Canceller) Process(near, far, out []int16) error {
 		c.shiftMute = int(c.cfg.Tail/audio.FrameDuration) + 1
 		c.probation, c.probeLeaks = int(shiftProbation/audio.FrameDuration), 0
 	case shift || relearn:
-		// The echo now comes before the filter's start, or the shift did
-		// not hold: the filter starts over at the new delay (a second or
-		// so, against the 2 s windows of measuring the delay again).
+		// The echo now comes before the filter's start, the shift did
+		// not hold, or the echo left the filter's reach while it learned:
+		// the filter starts over at the new delay (a second or so,
+		// against the 2 s windows of measuring the delay again).
 		if shift {
 			c.moves++
 		}
@@ -336,6 +337,7 @@ func (c *Canceller) restart(aligned bool) {
 	c.aligned = aligned
 	c.farHeard, c.converged, c.good, c.learning = 0, false, 0, 0
 	c.verdicts, c.talkHold = c.verdicts[:0], 0
+	c.shiftMute, c.probation, c.probeLeaks = 0, 0, 0
 	c.health.bad = 0
 	c.rawOut, c.rawIn = c.rawOut[:0], c.rawIn[:0]
 }
