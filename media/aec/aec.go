@@ -85,7 +85,6 @@ type Canceller struct {
 	converged   bool
 	learning    time.Duration // far-end activity since alignment without converging
 	farRecent   int           // frames since the (delayed) far end was last active
-	rawRecent   int           // frames since the far end as played was last active
 	farE        []float64     // (delayed) far-end energy of the last Tail, a frame each
 }
 
@@ -175,18 +174,18 @@ func (c *Canceller) Process(near, far, out []int16) error {
 		c.estimate(near, far)
 	}
 	nearE := energy(near)
-	rawFarE := energy(far)
-	c.rawFarE = append(c.rawFarE, rawFarE)
-	if keep := int((MaxDelay+c.cfg.Tail)/audio.FrameDuration) + 1; len(c.rawFarE) > 2*keep {
-		c.rawFarE = append(c.rawFarE[:0], c.rawFarE[len(c.rawFarE)-keep:]...)
+	// The loudest far-end frame played within MaxDelay + Tail: whatever
+	// can be echo at any delay comes from it or quieter ones.
+	c.rawFarE = append(c.rawFarE, energy(far))
+	n := int((MaxDelay+c.cfg.Tail)/audio.FrameDuration) + 1
+	if len(c.rawFarE) > 2*n {
+		c.rawFarE = append(c.rawFarE[:0], c.rawFarE[len(c.rawFarE)-n:]...)
 	}
-	if rawFarE > farActive {
-		c.rawRecent = 0
-	} else {
-		c.rawRecent++
+	playedPeak := 0.0
+	for _, e := range c.rawFarE[max(len(c.rawFarE)-n, 0):] {
+		playedPeak = max(playedPeak, e)
 	}
-	// Whatever can be echo at any delay up to MaxDelay + Tail.
-	anyEcho := time.Duration(c.rawRecent)*audio.FrameDuration <= MaxDelay+c.cfg.Tail
+	anyEcho := playedPeak > farActive
 	if !c.aligned {
 		// No filter yet: pass the near end, but mute whatever can be echo.
 		copy(out, near)
@@ -222,7 +221,7 @@ func (c *Canceller) Process(near, far, out []int16) error {
 	} else {
 		c.farRecent++
 	}
-	doubleTalk := c.doubleTalk(nearE)
+	doubleTalk := c.doubleTalk(nearE, playedPeak)
 	if doubleTalk {
 		c.talkHold = doubleTalkHold + 1
 	} else {
@@ -484,20 +483,12 @@ func abs(x int) int { return max(x, -x) }
 const doubleTalkDB = 6.0
 
 // doubleTalk reports whether a microphone frame of energy nearE is louder
-// than the echo can be: the loudest far-end frame the echo can come from
-// at any delay the canceller looks for (played up to MaxDelay + Tail ago,
-// so that an echo that has moved is not taken for a person) times the echo
-// path's gain, plus doubleTalkDB.
-func (c *Canceller) doubleTalk(nearE float64) bool {
-	if c.echoGain == 0 {
-		return false
-	}
-	n := min(len(c.rawFarE), int((MaxDelay+c.cfg.Tail)/audio.FrameDuration)+1)
-	peak := 0.0
-	for _, e := range c.rawFarE[len(c.rawFarE)-n:] {
-		peak = max(peak, e)
-	}
-	return nearE > peak*c.echoGain*math.Pow(10, doubleTalkDB/10)
+// than the echo can be: playedPeak, the loudest far-end frame the echo can
+// come from at any delay the canceller looks for (played up to MaxDelay +
+// Tail ago, so that an echo that has moved is not taken for a person),
+// times the echo path's gain, plus doubleTalkDB.
+func (c *Canceller) doubleTalk(nearE, playedPeak float64) bool {
+	return c.echoGain > 0 && nearE > playedPeak*c.echoGain*math.Pow(10, doubleTalkDB/10)
 }
 
 // doubleTalkHold: a frame within this many frames of one found to be
@@ -580,9 +571,9 @@ func (c *Canceller) estimate(near, far []int16) {
 		return
 	}
 	if c.estActive*audio.FrameSamples >= win/4 {
-		lag, ncc := audio.BestLag(c.estFar[:win-samples(MaxDelay)], c.estNear)
+		ref := c.estFar[:win-samples(MaxDelay)]
+		lag, ncc := audio.BestLag(ref, c.estNear)
 		if ncc >= MinCorrelation && lag <= samples(MaxDelay) {
-			ref := c.estFar[:win-samples(MaxDelay)]
 			// The microphone's whole energy, not only the share that
 			// correlated: a wandering delay or the room's non-linearity
 			// also lowers the correlation, and an echo gain measured too
