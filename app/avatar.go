@@ -29,11 +29,19 @@ type AvatarStatus struct {
 	Problem     string // why the avatar could not be loaded, for a person
 }
 
-// AvatarFrame is what the avatar view draws at one moment: Face and Mouth
-// stacked (same size, Mouth transparent around the lips), or Video when the
-// agent shows live video (hybrid mode). Face is nil until a pack is loaded.
+// AvatarFrame is what the avatar view draws at one moment: Face with Mouth
+// over it, or Video when the agent shows live video (hybrid mode). Face is
+// nil until a pack is loaded.
+//
+// The pack's layers are all Size pixels (512×512 for the built-in pack).
+// Face and Mouth hold only the part of their layer that is not fully
+// transparent, and their Bounds() say where that part sits in the layer:
+// a mouth is about 60×40 pixels at (225,313), not a 512×512 image that is
+// transparent but for the lips. Drawn at the layer's scale from the same
+// origin, they line up as the full layers would.
 type AvatarFrame struct {
 	Face, Mouth image.Image
+	Size        image.Point // the pack's layer size in pixels; zero until a pack is loaded
 	Video       image.Image
 	Expression  string  // neutral, listening, thinking, happy, surprised
 	Open        float64 // the mouth's openness 0..1
@@ -44,7 +52,8 @@ type avatarState struct {
 	mu         sync.Mutex
 	manifest   cache.Manifest
 	rig        *avatar.Rig
-	images     map[string]image.Image // by digest
+	images     map[string]image.Image // by digest, cropped by cropRGBA
+	size       image.Point            // the layers' size before cropping
 	expression string                 // from the agent's avatar events
 	face       string                 // the face the agent named (a digest)
 	mode       string                 // api.ModeAssets or api.ModeVideo
@@ -186,6 +195,7 @@ func (c *corruptAsset) Unwrap() error { return c.err }
 func (a *App) useManifest(store *cache.Store, m cache.Manifest, fetched int) error {
 	entries := make([]avatar.Entry, 0, len(m.Assets))
 	images := make(map[string]image.Image, len(m.Assets))
+	var size image.Point
 	for _, as := range m.Assets {
 		b, err := store.ReadFile(as.Hash)
 		if err != nil {
@@ -198,7 +208,8 @@ func (a *App) useManifest(store *cache.Store, m cache.Manifest, fetched int) err
 		if err != nil {
 			return fmt.Errorf("avatar asset %s: %w", as.Name, err)
 		}
-		images[string(as.Hash)] = asRGBA(img)
+		images[string(as.Hash)] = cropRGBA(img)
+		size.X, size.Y = max(size.X, img.Bounds().Max.X), max(size.Y, img.Bounds().Max.Y)
 		entries = append(entries, avatar.Entry{Hash: string(as.Hash), Name: as.Name, Tags: as.Tags})
 	}
 	rig, err := avatar.NewRig(entries)
@@ -207,7 +218,7 @@ func (a *App) useManifest(store *cache.Store, m cache.Manifest, fetched int) err
 	}
 	store.SetPinned(m.Digests())
 	a.avatar.mu.Lock()
-	a.avatar.manifest, a.avatar.rig, a.avatar.images = m, rig, images
+	a.avatar.manifest, a.avatar.rig, a.avatar.images, a.avatar.size = m, rig, images, size
 	a.avatar.mu.Unlock()
 	a.update(func(s *Status) bool {
 		s.Avatar = AvatarStatus{Pack: m.Pack, Done: len(m.Assets), Total: len(m.Assets), Fetched: fetched, Ready: true}
@@ -291,21 +302,49 @@ func (a *App) Avatar(t time.Time) AvatarFrame {
 	if mouth.Open > 0 {
 		lips = rig.Mouth(mouth.Open, mouth.Rounded)
 	}
-	f.Face, f.Mouth = a.avatar.images[face], a.avatar.images[lips]
+	f.Face, f.Mouth, f.Size = a.avatar.images[face], a.avatar.images[lips], a.avatar.size
 	return f
 }
 
-// asRGBA returns img as an *image.RGBA (alpha-premultiplied, as GL
-// textures are). Fyne uploads an *image.RGBA as it is; any other image it
-// first draws into a new RGBA each time it is shown: for a 512×512 layer
-// 1 MB of garbage and a few ms of CPU at every change of face or mouth
-// (up to 25 a second while the agent speaks).
-func asRGBA(img image.Image) *image.RGBA {
-	if rgba, ok := img.(*image.RGBA); ok {
-		return rgba
+// cropRGBA returns the smallest rectangle of img that holds every pixel
+// with a non-zero alpha, as a new *image.RGBA (alpha-premultiplied, as GL
+// textures are) whose Bounds() are that rectangle in img's coordinates; a
+// fully transparent img gives an empty image.
+//
+// Why RGBA: Fyne uploads an *image.RGBA as it is; any other image it first
+// draws into a new RGBA each time it is shown: for a 512×512 layer 1 MB of
+// garbage and a few ms of CPU at every change of face or mouth (up to 25 a
+// second while the agent speaks). Why cropped: a mouth layer is transparent
+// but for about 60×40 pixels; whole, the built-in pack's nine mouths held
+// 9.4 MB of heap, and the window's software rasterizer blended every
+// transparent pixel of the mouth over the face at every repaint.
+func cropRGBA(img image.Image) *image.RGBA {
+	// PNG layers decode as *image.NRGBA: read their alpha bytes directly
+	// (img.At would box every pixel of 19 layers at each start).
+	visible := func(x, y int) bool {
+		_, _, _, a := img.At(x, y).RGBA()
+		return a != 0
+	}
+	switch m := img.(type) {
+	case *image.NRGBA:
+		visible = func(x, y int) bool { return m.Pix[m.PixOffset(x, y)+3] != 0 }
+	case *image.RGBA:
+		visible = func(x, y int) bool { return m.Pix[m.PixOffset(x, y)+3] != 0 }
 	}
 	b := img.Bounds()
-	rgba := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(rgba, rgba.Rect, img, b.Min, draw.Src)
+	opaque := image.Rectangle{Min: b.Max, Max: b.Min}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if visible(x, y) {
+				opaque.Min.X, opaque.Max.X = min(opaque.Min.X, x), max(opaque.Max.X, x+1)
+				opaque.Min.Y, opaque.Max.Y = min(opaque.Min.Y, y), max(opaque.Max.Y, y+1)
+			}
+		}
+	}
+	if opaque.Empty() {
+		return &image.RGBA{}
+	}
+	rgba := image.NewRGBA(opaque)
+	draw.Draw(rgba, opaque, img, opaque.Min, draw.Src)
 	return rgba
 }

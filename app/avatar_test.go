@@ -1,6 +1,9 @@
 package app
 
 import (
+	"bytes"
+	"image"
+	"image/draw"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,8 +68,13 @@ func TestAvatarPreload(t *testing.T) {
 		t.Fatalf("first start: %+v, want all %d files of %q fetched", s, len(pack.Files), pack.Name)
 	}
 	f := a.Avatar(time.Now())
-	if f.Face == nil || f.Mouth == nil || f.Expression != avatar.Neutral || f.Face.Bounds().Dx() != 512 {
+	if f.Face == nil || f.Mouth == nil || f.Expression != avatar.Neutral || f.Size != image.Pt(512, 512) {
 		t.Fatalf("idle avatar frame %+v", f)
+	}
+	// The layers come cropped to what they draw, placed within the layer.
+	layer := image.Rect(0, 0, 512, 512)
+	if fb, mb := f.Face.Bounds(), f.Mouth.Bounds(); !fb.In(layer) || !mb.In(layer) || mb.Dx()*mb.Dy() > 100*100 {
+		t.Fatalf("idle avatar's face at %v, mouth at %v: want both in %v, the mouth cropped", fb, mb, layer)
 	}
 	a.Close()
 
@@ -123,5 +131,72 @@ func TestAvatarPreload(t *testing.T) {
 	}
 	if got, err := store.ReadFile(cache.Digest(face.Hash)); err != nil || cache.Sum(got) != cache.Digest(face.Hash) {
 		t.Fatalf("the face was not restored: %v", err)
+	}
+}
+
+// TestCropRGBAComposesAsTheFullLayers draws every face of the built-in pack
+// with every mouth over it twice: from the full 512×512 layers (as RGBA,
+// which is what GL is given), and from the layers cropRGBA made, each at
+// its Bounds(). The pixels must be the same, and the crops small where the
+// layer is mostly transparent.
+func TestCropRGBAComposesAsTheFullLayers(t *testing.T) {
+	pack := avatar.Default()
+	var faces, mouths []image.Image
+	for _, f := range pack.Files {
+		img, err := avatar.Decode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(f.Name, "mouth") {
+			mouths = append(mouths, img)
+		} else {
+			faces = append(faces, img)
+		}
+	}
+	if len(faces) == 0 || len(mouths) == 0 {
+		t.Fatalf("%d faces and %d mouths in the built-in pack", len(faces), len(mouths))
+	}
+	whole := func(img image.Image) *image.RGBA {
+		rgba := image.NewRGBA(img.Bounds())
+		draw.Draw(rgba, rgba.Rect, img, img.Bounds().Min, draw.Src)
+		return rgba
+	}
+	compose := func(layers ...image.Image) *image.RGBA {
+		dst := image.NewRGBA(image.Rect(0, 0, 512, 512))
+		for _, l := range layers {
+			draw.Draw(dst, l.Bounds(), l, l.Bounds().Min, draw.Over)
+		}
+		return dst
+	}
+	var croppedMouths int
+	for _, m := range mouths {
+		c := cropRGBA(m)
+		croppedMouths += len(c.Pix)
+		if c.Bounds().Dx() > 100 || c.Bounds().Dy() > 100 {
+			t.Errorf("a mouth cropped to %v", c.Bounds())
+		}
+	}
+	if whole := 512 * 512 * 4 * len(mouths); croppedMouths*20 > whole {
+		t.Errorf("the %d mouths take %d bytes cropped, %d whole: want a twentieth at most", len(mouths), croppedMouths, whole)
+	}
+	for i, f := range faces {
+		cf := cropRGBA(f)
+		for j, m := range mouths {
+			want, got := compose(whole(f), whole(m)), compose(cf, cropRGBA(m))
+			if !bytes.Equal(want.Pix, got.Pix) {
+				t.Fatalf("face %d with mouth %d: the cropped layers (%v, %v) draw other pixels than the whole ones", i, j, cf.Bounds(), cropRGBA(m).Bounds())
+			}
+		}
+	}
+
+	// A layer with nothing visible crops to nothing; one that is opaque
+	// everywhere keeps its size.
+	if c := cropRGBA(image.NewNRGBA(image.Rect(0, 0, 8, 8))); !c.Bounds().Empty() {
+		t.Errorf("a transparent layer cropped to %v", c.Bounds())
+	}
+	full := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	draw.Draw(full, full.Rect, image.Black, image.Point{}, draw.Src)
+	if c := cropRGBA(full); c.Bounds() != full.Rect {
+		t.Errorf("an opaque layer cropped to %v", c.Bounds())
 	}
 }

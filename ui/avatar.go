@@ -25,8 +25,8 @@ type Animator interface {
 // interval off the audio (±20 ms).
 const AvatarInterval = 40 * time.Millisecond
 
-// AvatarView draws the agent's avatar: the face and mouth images stacked,
-// or the agent's live video in hybrid mode, and a line about the pack's
+// AvatarView draws the agent's avatar: the face with the mouth over it, or
+// the agent's live video in hybrid mode, and a line about the pack's
 // preload until it is ready. Start it with Start; Stop ends its ticker.
 type AvatarView struct {
 	src   Animator
@@ -41,8 +41,10 @@ type AvatarView struct {
 	// with the avatar, so that it shares the avatar's repaint.
 	OnFrame func(n int)
 
-	clock ticker
-	n     int // frames shown, for OnFrame
+	clock  ticker
+	n      int             // frames shown, for OnFrame
+	layers *fyne.Container // Face, Mouth and Video, placed by layerLayout
+	frame  image.Point     // the pack's layer size (app.AvatarFrame.Size)
 }
 
 // NewAvatarView returns the view; call Start to animate it.
@@ -50,21 +52,61 @@ func NewAvatarView(src Animator) *AvatarView {
 	v := &AvatarView{src: src, Note: widget.NewLabel("")}
 	mk := func() *canvas.Image {
 		img := canvas.NewImageFromImage(nil)
-		img.FillMode = canvas.ImageFillContain
+		// layerLayout sizes Face and Mouth to their aspect, and Video
+		// to the view.
+		img.FillMode = canvas.ImageFillStretch
 		// GL scales the image (linear filtering). ImageScaleSmooth would make
 		// Fyne first rescale it on the CPU (Catmull-Rom) every time a face or
 		// mouth changes, even 512→512 when the view is larger than the
 		// image: ~9 ms and 1 MB of garbage per change (BenchmarkInCall).
 		img.ScaleMode = canvas.ImageScaleFastest
-		img.SetMinSize(fyne.NewSize(240, 240))
 		return img
 	}
 	v.Face, v.Mouth, v.Video = mk(), mk(), mk()
+	v.Video.FillMode = canvas.ImageFillContain
 	v.Video.Hide()
 	v.Note.Alignment = fyne.TextAlignCenter
 	v.Note.Wrapping = fyne.TextWrapWord
-	v.Box = container.NewBorder(nil, v.Note, nil, nil, container.NewStack(v.Face, v.Mouth, v.Video))
+	v.layers = container.New(layerLayout{v}, v.Face, v.Mouth, v.Video)
+	v.Box = container.NewBorder(nil, v.Note, nil, nil, v.layers)
 	return v
+}
+
+// layerLayout places the avatar's layers in the view: the pack's layer
+// frame (AvatarView.frame, e.g. 512×512) is scaled to fit the view and
+// centred, as canvas.ImageFillContain would place a whole layer, and Face
+// and Mouth each cover the part of it their Bounds() name (they come
+// cropped to what they draw: app.AvatarFrame). Live video fills the view,
+// keeping its aspect.
+type layerLayout struct{ v *AvatarView }
+
+// avatarMinSize is the smallest the avatar view gets, in Fyne units.
+var avatarMinSize = fyne.NewSize(240, 240)
+
+func (l layerLayout) Layout(_ []fyne.CanvasObject, size fyne.Size) {
+	l.v.Video.Move(fyne.Position{})
+	l.v.Video.Resize(size)
+	l.v.place(size)
+}
+
+func (l layerLayout) MinSize([]fyne.CanvasObject) fyne.Size { return avatarMinSize }
+
+// place moves and sizes Face and Mouth for a view of the given size.
+func (v *AvatarView) place(size fyne.Size) {
+	if v.frame.X <= 0 || v.frame.Y <= 0 {
+		return
+	}
+	fw, fh := float32(v.frame.X), float32(v.frame.Y)
+	scale := min(size.Width/fw, size.Height/fh)
+	origin := fyne.NewPos((size.Width-fw*scale)/2, (size.Height-fh*scale)/2)
+	for _, img := range []*canvas.Image{v.Face, v.Mouth} {
+		if img.Image == nil {
+			continue
+		}
+		b := img.Image.Bounds()
+		img.Move(origin.AddXY(float32(b.Min.X)*scale, float32(b.Min.Y)*scale))
+		img.Resize(fyne.NewSize(float32(b.Dx())*scale, float32(b.Dy())*scale))
+	}
 }
 
 // Start begins asking for frames every AvatarInterval.
@@ -105,13 +147,27 @@ func (v *AvatarView) Show(f app.AvatarFrame) {
 		v.Face.Show()
 		v.Mouth.Show()
 	}
-	if !same(v.Face.Image, f.Face) {
-		v.Face.Image = f.Face
-		v.Face.Refresh()
+	frame := f.Size
+	if frame == (image.Point{}) && f.Face != nil {
+		frame = f.Face.Bounds().Max // a frame from a whole, uncropped layer
 	}
-	if !same(v.Mouth.Image, f.Mouth) {
-		v.Mouth.Image = f.Mouth
-		v.Mouth.Refresh()
+	moved := frame != v.frame
+	v.frame = frame
+	for _, l := range []struct {
+		obj *canvas.Image
+		img image.Image
+	}{{v.Face, f.Face}, {v.Mouth, f.Mouth}} {
+		if same(l.obj.Image, l.img) {
+			continue
+		}
+		if l.obj.Image == nil || l.img == nil || l.obj.Image.Bounds() != l.img.Bounds() {
+			moved = true
+		}
+		l.obj.Image = l.img
+		l.obj.Refresh()
+	}
+	if moved {
+		v.place(v.layers.Size())
 	}
 }
 

@@ -2,9 +2,11 @@ package ui
 
 import (
 	"image"
+	"math"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/parley-app/parley/app"
@@ -87,4 +89,43 @@ func TestAvatarViewAnimates(t *testing.T) {
 	}
 	v.Stop()
 	v.Stop()
+}
+
+// TestAvatarViewPlacesCroppedLayers: layers cropped to what they draw are
+// placed where they sit in the pack's layer frame, with the frame scaled to
+// fit the view and centred, and a mouth of another size moves with it.
+func TestAvatarViewPlacesCroppedLayers(t *testing.T) {
+	test.NewTempApp(t)
+	v := NewAvatarView(&fakeCaller{})
+	v.Note.Hide()
+	v.Box.Resize(fyne.NewSize(600, 400))
+	crop := func(r image.Rectangle) image.Image { return image.NewRGBA(r) }
+	face, shut, open := crop(image.Rect(6, 6, 506, 506)), crop(image.Rect(231, 326, 281, 334)), crop(image.Rect(225, 313, 287, 360))
+	frame := image.Pt(512, 512)
+
+	// 600×400: the 512×512 frame is shown 400×400 from x = 100.
+	const scale = 400.0 / 512
+	want := func(name string, obj fyne.CanvasObject, r image.Rectangle) {
+		t.Helper()
+		pos := fyne.NewPos(100+float32(r.Min.X)*scale, float32(r.Min.Y)*scale)
+		size := fyne.NewSize(float32(r.Dx())*scale, float32(r.Dy())*scale)
+		if !near(obj.Position(), pos) || !near(fyne.NewPos(obj.Size().Width, obj.Size().Height), fyne.NewPos(size.Width, size.Height)) {
+			t.Errorf("%s at %v size %v, want at %v size %v", name, obj.Position(), obj.Size(), pos, size)
+		}
+	}
+	v.Show(app.AvatarFrame{Face: face, Mouth: shut, Size: frame})
+	want("face", v.Face, face.Bounds())
+	want("closed mouth", v.Mouth, shut.Bounds())
+	v.Show(app.AvatarFrame{Face: face, Mouth: open, Size: frame})
+	want("open mouth", v.Mouth, open.Bounds())
+
+	// The window grows: 1000×500 shows the frame 500×500 from x = 250.
+	v.Box.Resize(fyne.NewSize(1000, 500))
+	if got := v.Mouth.Position(); !near(got, fyne.NewPos(250+225*500.0/512, 313*500.0/512)) {
+		t.Errorf("after a resize the open mouth is at %v", got)
+	}
+}
+
+func near(a, b fyne.Position) bool {
+	return math.Abs(float64(a.X-b.X)) < 0.01 && math.Abs(float64(a.Y-b.Y)) < 0.01
 }

@@ -62,10 +62,10 @@ type Config struct {
 	MaxRetries int
 }
 
-func (c Config) client() (oa.Client, error) {
+func (c Config) options() ([]option.RequestOption, error) {
 	u, err := url.Parse(c.BaseURL)
 	if c.BaseURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return oa.Client{}, fmt.Errorf("%w: base URL %q is not an http(s) URL", provider.ErrNotConfigured, c.BaseURL)
+		return nil, fmt.Errorf("%w: base URL %q is not an http(s) URL", provider.ErrNotConfigured, c.BaseURL)
 	}
 	key := c.APIKey
 	if key == "" {
@@ -75,7 +75,7 @@ func (c Config) client() (oa.Client, error) {
 	if timeout == 0 {
 		timeout = 60 * time.Second
 	}
-	return oa.NewClient(
+	return append(oa.DefaultClientOptions(),
 		option.WithBaseURL(strings.TrimSuffix(c.BaseURL, "/")+"/"),
 		option.WithAPIKey(key),
 		option.WithMaxRetries(c.MaxRetries),
@@ -92,8 +92,8 @@ func (c Config) host() string {
 
 // LLM streams chat completions.
 type LLM struct {
-	cfg    Config
-	client oa.Client
+	cfg  Config
+	chat oa.ChatCompletionService
 }
 
 // NewLLM returns a chat provider; it returns an error wrapping
@@ -102,11 +102,11 @@ func NewLLM(cfg Config) (*LLM, error) {
 	if cfg.Model == "" {
 		return nil, fmt.Errorf("%w: no chat model", provider.ErrNotConfigured)
 	}
-	c, err := cfg.client()
+	opts, err := cfg.options()
 	if err != nil {
 		return nil, err
 	}
-	return &LLM{cfg: cfg, client: c}, nil
+	return &LLM{cfg: cfg, chat: oa.NewChatCompletionService(opts...)}, nil
 }
 
 // Name implements provider.LLM: "model @ host".
@@ -122,7 +122,7 @@ func (l *LLM) Stream(ctx context.Context, msgs []provider.Message, onDelta func(
 	for _, m := range msgs {
 		params.Messages = append(params.Messages, l.message(m))
 	}
-	stream := l.client.Chat.Completions.NewStreaming(ctx, params)
+	stream := l.chat.NewStreaming(ctx, params)
 	defer stream.Close()
 	var reply strings.Builder
 	for stream.Next() {
@@ -163,8 +163,8 @@ func (l *LLM) message(m provider.Message) oa.ChatCompletionMessageParamUnion {
 
 // STT transcribes with /v1/audio/transcriptions.
 type STT struct {
-	cfg    Config
-	client oa.Client
+	cfg            Config
+	transcriptions oa.AudioTranscriptionService
 }
 
 // NewSTT returns a speech-to-text provider; it returns an error wrapping
@@ -173,11 +173,11 @@ func NewSTT(cfg Config) (*STT, error) {
 	if cfg.STTModel == "" {
 		return nil, fmt.Errorf("%w: no speech-to-text model", provider.ErrNotConfigured)
 	}
-	c, err := cfg.client()
+	opts, err := cfg.options()
 	if err != nil {
 		return nil, err
 	}
-	return &STT{cfg: cfg, client: c}, nil
+	return &STT{cfg: cfg, transcriptions: oa.NewAudioTranscriptionService(opts...)}, nil
 }
 
 // Name implements provider.STT.
@@ -190,7 +190,7 @@ func (s *STT) Transcribe(ctx context.Context, pcm []int16) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	res, err := s.client.Audio.Transcriptions.New(ctx, oa.AudioTranscriptionNewParams{
+	res, err := s.transcriptions.New(ctx, oa.AudioTranscriptionNewParams{
 		File:  oa.File(bytes.NewReader(wav), "utterance.wav", "audio/wav"),
 		Model: oa.AudioModel(s.cfg.STTModel),
 	})
@@ -206,7 +206,7 @@ func (s *STT) Transcribe(ctx context.Context, pcm []int16) (string, error) {
 // TTS speaks with /v1/audio/speech.
 type TTS struct {
 	cfg    Config
-	client oa.Client
+	speech oa.AudioSpeechService
 }
 
 // NewTTS returns a text-to-speech provider; it returns an error wrapping
@@ -215,11 +215,11 @@ func NewTTS(cfg Config) (*TTS, error) {
 	if cfg.TTSModel == "" || cfg.Voice == "" {
 		return nil, fmt.Errorf("%w: no speech model or voice", provider.ErrNotConfigured)
 	}
-	c, err := cfg.client()
+	opts, err := cfg.options()
 	if err != nil {
 		return nil, err
 	}
-	return &TTS{cfg: cfg, client: c}, nil
+	return &TTS{cfg: cfg, speech: oa.NewAudioSpeechService(opts...)}, nil
 }
 
 // Name implements provider.TTS.
@@ -231,7 +231,7 @@ func (t *TTS) Synthesize(ctx context.Context, text string) ([]int16, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, nil
 	}
-	resp, err := t.client.Audio.Speech.New(ctx, oa.AudioSpeechNewParams{
+	resp, err := t.speech.New(ctx, oa.AudioSpeechNewParams{
 		Input:          text,
 		Model:          oa.SpeechModel(t.cfg.TTSModel),
 		Voice:          oa.AudioSpeechNewParamsVoiceUnion{OfString: oa.String(t.cfg.Voice)},
@@ -261,11 +261,12 @@ func (t *TTS) Synthesize(ctx context.Context, text string) ([]int16, error) {
 
 // ListModels returns the model ids the server offers (GET /v1/models).
 func ListModels(ctx context.Context, cfg Config) ([]string, error) {
-	c, err := cfg.client()
+	opts, err := cfg.options()
 	if err != nil {
 		return nil, err
 	}
-	page, err := c.Models.List(ctx)
+	models := oa.NewModelService(opts...)
+	page, err := models.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list models at %s: %w", cfg.host(), explain(err))
 	}
