@@ -64,8 +64,10 @@ type Canceller struct {
 	aligned   bool
 	estNear   []int16 // audio gathered to measure the delay
 	estFar    []int16
-	estActive int // far-end-active frames in estFar
-	misses    int // windows in a row with far-end audio and no echo of it
+	estActive int              // far-end-active frames in estFar
+	estXC     audio.Correlator // for estimate's windows, at 48 kHz
+	leakXC    audio.Correlator // for echoMoved's and echoAt's, at 16 kHz
+	misses    int              // windows in a row with far-end audio and no echo of it
 
 	rawOut []int16 // the filter's output over the last LeakWindow at least, before the gate
 	rawIn  []int16 // the microphone over the same stretch
@@ -396,7 +398,7 @@ func (c *Canceller) echoMoved() (lag int, leaking, moved bool) {
 	far := decimate(c.farBuf[len(c.farBuf)-long:], leakDecimation)
 	// BestLag also tries lags where out only partly overlaps far (an echo
 	// that would come before its sound): those are not echo.
-	olag, oncc := audio.BestLag(out, far)
+	olag, oncc := c.leakXC.BestLag(out, far)
 	if oncc <= LeakNCC || olag > len(far)-len(out) {
 		return 0, false, false
 	}
@@ -430,7 +432,7 @@ func (c *Canceller) echoAt(far16 []int16) (d int, ncc, oldNCC float64, ok bool) 
 		far16 = decimate(far48, leakDecimation)
 	}
 	near48 := c.rawIn[len(c.rawIn)-win:]
-	lag16, _ := audio.BestLag(decimate(near48, leakDecimation), far16)
+	lag16, _ := c.leakXC.BestLag(decimate(near48, leakDecimation), far16)
 	if lag16 > len(far16)-win/leakDecimation {
 		return 0, 0, 0, false // only partly inside the far end: not echo
 	}
@@ -572,7 +574,7 @@ func (c *Canceller) estimate(near, far []int16) {
 	}
 	if c.estActive*audio.FrameSamples >= win/4 {
 		ref := c.estFar[:win-samples(MaxDelay)]
-		lag, ncc := audio.BestLag(ref, c.estNear)
+		lag, ncc := c.estXC.BestLag(ref, c.estNear)
 		if ncc >= MinCorrelation && lag <= samples(MaxDelay) {
 			// The microphone's whole energy, not only the share that
 			// correlated: a wandering delay or the room's non-linearity

@@ -12,8 +12,29 @@ import (
 // the same length starting at that lag. Both signals must share one sample
 // rate. The correlation is computed with an FFT (gonum dsp/fourier), so it is
 // O(n log n) in the padded length. It returns lag 0 and NCC 0 when either
-// signal is empty or silent.
+// signal is empty or silent. A caller that correlates again and again keeps
+// a Correlator instead.
 func BestLag(ref, sig []int16) (lag int, ncc float64) {
+	var c Correlator
+	return c.BestLag(ref, sig)
+}
+
+// Correlator is BestLag with its FFT plan and buffers kept from one call to
+// the next, for a caller that correlates windows of the same lengths again
+// and again (the echo canceller, several times a second): planning an FFT
+// computes its twiddle factors, and the buffers of a 1 s window at 48 kHz
+// come to about 1 MB. The zero value is ready; it is not safe for
+// concurrent use.
+type Correlator struct {
+	fft    *fourier.FFT
+	a, b   []float64
+	fa, fb []complex128
+	corr   []float64
+	prefix []float64
+}
+
+// BestLag is the package's BestLag, reusing c's plan and buffers.
+func (c *Correlator) BestLag(ref, sig []int16) (lag int, ncc float64) {
 	if len(ref) == 0 || len(sig) == 0 {
 		return 0, 0
 	}
@@ -21,21 +42,28 @@ func BestLag(ref, sig []int16) (lag int, ncc float64) {
 	for n < len(ref)+len(sig) {
 		n <<= 1
 	}
-	a := make([]float64, n)
-	b := make([]float64, n)
+	if c.fft == nil || c.fft.Len() != n {
+		c.fft = fourier.NewFFT(n)
+		c.a, c.b = make([]float64, n), make([]float64, n)
+		c.fa, c.fb, c.corr = nil, nil, nil // Coefficients and Sequence size them
+	}
+	a, b := c.a, c.b
 	for i, s := range sig {
 		a[i] = float64(s)
 	}
+	clear(a[len(sig):])
 	for i, s := range ref {
 		b[i] = float64(s)
 	}
-	fft := fourier.NewFFT(n)
-	fa := fft.Coefficients(nil, a)
-	fb := fft.Coefficients(nil, b)
+	clear(b[len(ref):])
+	c.fa = c.fft.Coefficients(c.fa, a)
+	c.fb = c.fft.Coefficients(c.fb, b)
+	fa, fb := c.fa, c.fb
 	for i := range fa {
 		fa[i] *= complex(real(fb[i]), -imag(fb[i]))
 	}
-	corr := fft.Sequence(nil, fa) // corr[k] = sum_i sig[i+k] * ref[i], k >= 0
+	c.corr = c.fft.Sequence(c.corr, fa) // corr[k] = sum_i sig[i+k] * ref[i], k >= 0
+	corr := c.corr
 
 	// Normalise each candidate lag by the energy of its sig window, so a loud
 	// stretch of unrelated audio does not win over a quieter true match.
@@ -46,7 +74,10 @@ func BestLag(ref, sig []int16) (lag int, ncc float64) {
 	if refEnergy == 0 {
 		return 0, 0
 	}
-	prefix := make([]float64, len(sig)+1)
+	if cap(c.prefix) < len(sig)+1 {
+		c.prefix = make([]float64, len(sig)+1)
+	}
+	prefix := c.prefix[:len(sig)+1]
 	for i, s := range sig {
 		prefix[i+1] = prefix[i] + float64(s)*float64(s)
 	}
