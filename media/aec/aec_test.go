@@ -280,6 +280,29 @@ func TestLatencyJump(t *testing.T) {
 	}
 }
 
+// TestDelayEstimate: the first estimate finds the room's direct path to
+// the sample at 48 kHz, also where the delay is not a whole number of
+// 16 kHz samples (the coarse search's rate), and over the whole range up to
+// MaxDelay.
+func TestDelayEstimate(t *testing.T) {
+	_, far := goForward(t, 1)
+	echo0 := newRoom(0).echo(far) // the same room at any delay is this shifted
+	for _, d := range []int{0, 1921, 1922, 6590, 14401, samples(MaxDelay) - 50} {
+		t.Run(fmt.Sprint(d), func(t *testing.T) {
+			mic := make([]int16, len(far))
+			for i := d; i < len(mic); i++ {
+				mic[i] = clip(echo0[i-d])
+			}
+			c, _ := New(Config{})
+			defer c.Close()
+			run(t, c, scene{far: far, mic: mic})
+			if !c.aligned || c.echoLag != d {
+				t.Fatalf("echo found at %d samples (aligned %v), want %d", c.echoLag, c.aligned, d)
+			}
+		})
+	}
+}
+
 // TestNoEchoPath: with headphones the far end never reaches the
 // microphone. After two windows without an echo the person is heard while
 // the agent speaks (no endless half duplex).
