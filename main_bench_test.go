@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -221,6 +222,11 @@ func (l *lineTimer) String() string {
 //   - rss_MB: the largest VmRSS of the samples taken every second,
 //     rss_mean_MB their mean, and hwm_MB the VmHWM (peak RSS since start)
 //     at the end (MB = 10⁶ bytes);
+//   - of rss_mean_MB: anon_MB anonymous memory (the Go heap, C's malloc,
+//     stacks), file_MB mapped files (the binary and its libraries), and
+//     swrast_MB the part of those that is Mesa's software rasterizer
+//     (libLLVM, swrast_dri), which a desktop with a GPU driver that does
+//     not use LLVM does not map;
 //   - replies: how many times the agent spoke in the window.
 //
 // Then SIGTERM must end the app within 15 s. Run it once: -benchtime 1x
@@ -266,6 +272,9 @@ func BenchmarkInCall(b *testing.B) {
 	b.ReportMetric(med(func(u inCallUsage) float64 { return u.rssMax }), "rss_MB")
 	b.ReportMetric(med(func(u inCallUsage) float64 { return u.rssMean }), "rss_mean_MB")
 	b.ReportMetric(med(func(u inCallUsage) float64 { return u.hwm }), "hwm_MB")
+	b.ReportMetric(med(func(u inCallUsage) float64 { return u.anon }), "anon_MB")
+	b.ReportMetric(med(func(u inCallUsage) float64 { return u.file }), "file_MB")
+	b.ReportMetric(med(func(u inCallUsage) float64 { return u.swrast }), "swrast_MB")
 	b.ReportMetric(med(func(u inCallUsage) float64 { return float64(u.replies) }), "replies")
 }
 
@@ -274,6 +283,7 @@ type inCallUsage struct {
 	cpuPercent           float64 // of one core
 	rasterPercent        float64 // of one core, in the software rasterizer's threads (part of cpuPercent)
 	rssMax, rssMean, hwm float64 // MB
+	anon, file, swrast   float64 // MB, means over the window
 	replies, utterances  int
 	cpuSeconds, wallSecs float64
 }
@@ -350,6 +360,7 @@ func inCallOnce(b *testing.B, bin string, env []string, pa *pulsetest.Server, sp
 	}()
 	var rss []float64
 	var hwm float64
+	var mem []memSample
 	tick := time.NewTicker(time.Second)
 	for time.Since(t0) < window {
 		select {
@@ -358,12 +369,13 @@ func inCallOnce(b *testing.B, bin string, env []string, pa *pulsetest.Server, sp
 			stopTalking()
 			fail("the app exited during the call")
 		}
-		r, h, err := memory(pid)
+		m, err := memory(pid)
 		if err != nil {
 			stopTalking()
 			fail("%v", err)
 		}
-		rss, hwm = append(rss, r), h
+		rss, hwm = append(rss, m.rss), m.hwm
+		mem = append(mem, m)
 	}
 	tick.Stop()
 	cpu1, err := cpuTicks(pid)
@@ -386,8 +398,12 @@ func inCallOnce(b *testing.B, bin string, env []string, pa *pulsetest.Server, sp
 	for _, r := range rss {
 		u.rssMean += r / float64(len(rss))
 	}
-	b.Logf("%.1f s in call: CPU %.2f s (%.1f %% of a core, %.1f %% in llvmpipe), RSS max %.1f MB, mean %.1f MB over %d samples, HWM %.1f MB; %d utterances spoken, %d replies",
-		u.wallSecs, u.cpuSeconds, u.cpuPercent, u.rasterPercent, u.rssMax, u.rssMean, len(rss), u.hwm, utterances, replies)
+	for _, m := range mem {
+		n := float64(len(mem))
+		u.anon, u.file, u.swrast = u.anon+m.anon/n, u.file+m.file/n, u.swrast+m.swrast/n
+	}
+	b.Logf("%.1f s in call: CPU %.2f s (%.1f %% of a core, %.1f %% in llvmpipe), RSS max %.1f MB, mean %.1f MB over %d samples (anonymous %.1f, files %.1f of which the software rasterizer %.1f), HWM %.1f MB; %d utterances spoken, %d replies",
+		u.wallSecs, u.cpuSeconds, u.cpuPercent, u.rasterPercent, u.rssMax, u.rssMean, len(rss), u.anon, u.file, u.swrast, u.hwm, utterances, replies)
 	if replies == 0 {
 		fail("the agent never spoke during the %v: the call was not live", window)
 	}
@@ -477,22 +493,55 @@ func statTicks(path string) (int64, error) {
 
 // memory returns process pid's resident set (VmRSS) and its peak since
 // start (VmHWM), in MB.
-func memory(pid int) (rss, hwm float64, err error) {
+// memSample is one reading of the app's memory, in MB (10⁶ bytes).
+type memSample struct {
+	rss, hwm   float64 // VmRSS, VmHWM
+	anon, file float64 // RssAnon, RssFile
+	swrast     float64 // resident pages of Mesa's software rasterizer's libraries
+}
+
+// swrastLib matches the files of Mesa's software rasterizer: llvmpipe's
+// driver and the LLVM it compiles shaders with.
+var swrastLib = regexp.MustCompile(`/(libLLVM[^/]*|swrast_dri\.so|libgallium[^/]*)$`)
+
+// memory reads /proc/PID/status and /proc/PID/smaps.
+func memory(pid int) (memSample, error) {
+	var m memSample
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	found := 0
 	for line := range strings.Lines(string(b)) {
-		var kB float64
-		if _, err := fmt.Sscanf(line, "VmRSS: %f kB", &kB); err == nil {
-			rss, found = kB*1024/1e6, found+1
-		} else if _, err := fmt.Sscanf(line, "VmHWM: %f kB", &kB); err == nil {
-			hwm, found = kB*1024/1e6, found+1
+		for _, f := range []struct {
+			format string
+			to     *float64
+		}{{"VmRSS: %f kB", &m.rss}, {"VmHWM: %f kB", &m.hwm}, {"RssAnon: %f kB", &m.anon}, {"RssFile: %f kB", &m.file}} {
+			var kB float64
+			if _, err := fmt.Sscanf(line, f.format, &kB); err == nil {
+				*f.to, found = kB*1024/1e6, found+1
+			}
 		}
 	}
-	if found != 2 {
-		return 0, 0, fmt.Errorf("/proc/%d/status has no VmRSS or VmHWM", pid)
+	if found != 4 {
+		return m, fmt.Errorf("/proc/%d/status lacks VmRSS, VmHWM, RssAnon or RssFile", pid)
 	}
-	return rss, hwm, nil
+	b, err = os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		return m, err
+	}
+	// Each mapping's header line ("start-end perms offset dev inode path")
+	// is followed by its fields, Rss among them.
+	var inSwrast bool
+	for line := range strings.Lines(string(b)) {
+		if f := strings.Fields(line); len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
+			inSwrast = len(f) >= 6 && swrastLib.MatchString(f[5])
+			continue
+		}
+		var kB float64
+		if _, err := fmt.Sscanf(line, "Rss: %f kB", &kB); err == nil && inSwrast {
+			m.swrast += kB * 1024 / 1e6
+		}
+	}
+	return m, nil
 }
