@@ -52,13 +52,13 @@ type avatarState struct {
 	mu         sync.Mutex
 	manifest   cache.Manifest
 	rig        *avatar.Rig
-	images     map[string]image.Image // by digest, cropped by cropRGBA
-	size       image.Point            // the layers' size before cropping
-	expression string                 // from the agent's avatar events
-	face       string                 // the face the agent named (a digest)
-	mode       string                 // api.ModeAssets or api.ModeVideo
-	saved      []byte                 // the JSON of the manifest shown, as saved in manifestFile
-	cached     chan struct{}          // closed once loadCachedAvatar has run
+	layers     *layerSet
+	size       image.Point   // the layers' size before cropping
+	expression string        // from the agent's avatar events
+	face       string        // the face the agent named (a digest)
+	mode       string        // api.ModeAssets or api.ModeVideo
+	saved      []byte        // the JSON of the manifest shown, as saved in manifestFile
+	cached     chan struct{} // closed once loadCachedAvatar has run
 }
 
 // avatarBudget caps the asset cache: room for a few packs.
@@ -194,7 +194,7 @@ func (c *corruptAsset) Unwrap() error { return c.err }
 // (the store has already evicted it).
 func (a *App) useManifest(store *cache.Store, m cache.Manifest, fetched int) error {
 	entries := make([]avatar.Entry, 0, len(m.Assets))
-	images := make(map[string]image.Image, len(m.Assets))
+	layers := newLayerSet()
 	var size image.Point
 	for _, as := range m.Assets {
 		b, err := store.ReadFile(as.Hash)
@@ -204,11 +204,12 @@ func (a *App) useManifest(store *cache.Store, m cache.Manifest, fetched int) err
 			}
 			return err
 		}
-		img, err := avatar.Decode(avatar.File{Name: as.Name, MediaType: as.MediaType, Data: b})
+		f := avatar.File{Name: as.Name, MediaType: as.MediaType, Data: b}
+		img, err := avatar.Decode(f)
 		if err != nil {
 			return fmt.Errorf("avatar asset %s: %w", as.Name, err)
 		}
-		images[string(as.Hash)] = cropRGBA(img)
+		layers.add(string(as.Hash), f, img)
 		size.X, size.Y = max(size.X, img.Bounds().Max.X), max(size.Y, img.Bounds().Max.Y)
 		entries = append(entries, avatar.Entry{Hash: string(as.Hash), Name: as.Name, Tags: as.Tags})
 	}
@@ -218,7 +219,7 @@ func (a *App) useManifest(store *cache.Store, m cache.Manifest, fetched int) err
 	}
 	store.SetPinned(m.Digests())
 	a.avatar.mu.Lock()
-	a.avatar.manifest, a.avatar.rig, a.avatar.images, a.avatar.size = m, rig, images, size
+	a.avatar.manifest, a.avatar.rig, a.avatar.layers, a.avatar.size = m, rig, layers, size
 	a.avatar.mu.Unlock()
 	a.update(func(s *Status) bool {
 		s.Avatar = AvatarStatus{Pack: m.Pack, Done: len(m.Assets), Total: len(m.Assets), Fetched: fetched, Ready: true}
@@ -295,14 +296,21 @@ func (a *App) Avatar(t time.Time) AvatarFrame {
 		f.Expression = avatar.Neutral
 	}
 	face, blink := a.avatar.face, blinking(t)
-	if _, ok := a.avatar.images[face]; !ok || blink {
+	if !a.avatar.layers.has(face) || blink {
 		face = rig.Face(f.Expression, blink)
 	}
 	lips := rig.Rest(f.Expression)
 	if mouth.Open > 0 {
 		lips = rig.Mouth(mouth.Open, mouth.Rounded)
 	}
-	f.Face, f.Mouth, f.Size = a.avatar.images[face], a.avatar.images[lips], a.avatar.size
+	var err error
+	if f.Face, err = a.avatar.layers.get(face); err != nil {
+		a.log.Warn("avatar", "err", err)
+	}
+	if f.Mouth, err = a.avatar.layers.get(lips); err != nil {
+		a.log.Warn("avatar", "err", err)
+	}
+	f.Size = a.avatar.size
 	return f
 }
 

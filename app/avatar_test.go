@@ -200,3 +200,56 @@ func TestCropRGBAComposesAsTheFullLayers(t *testing.T) {
 		t.Errorf("an opaque layer cropped to %v", c.Bounds())
 	}
 }
+
+// TestLayerSetDecodesFacesOnDemand: of the built-in pack, the mouths stay
+// decoded and the faces are kept as their PNG files, decoded when asked
+// for, each the same pixels as decoding and cropping it directly; only the
+// last decodedLarge decoded are kept, and one asked for twice in a row is
+// decoded once.
+func TestLayerSetDecodesFacesOnDemand(t *testing.T) {
+	pack := avatar.Default()
+	l := newLayerSet()
+	var faces []avatar.File
+	for _, f := range pack.Files {
+		img, err := avatar.Decode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.add(f.Hash, f, img)
+		if strings.HasPrefix(f.Name, "face") {
+			faces = append(faces, f)
+		}
+	}
+	if len(l.large) != len(faces) || len(l.small) != len(pack.Files)-len(faces) || l.decoded.Len() != 0 {
+		t.Fatalf("%d layers kept decoded, %d as files, %d decoded: want the %d faces as files", len(l.small), len(l.large), l.decoded.Len(), len(faces))
+	}
+	for _, f := range faces {
+		img, err := l.get(f.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _ := l.get(f.Hash)
+		full, _ := avatar.Decode(f)
+		want := cropRGBA(full)
+		if got := img.(*image.RGBA); got != again || got.Rect != want.Rect || !bytes.Equal(got.Pix, want.Pix) {
+			t.Fatalf("%s on demand: %v (same twice: %v), want %v and its pixels", f.Name, got.Rect, got == again, want.Rect)
+		}
+	}
+	if n := l.decoded.Len(); n != decodedLarge {
+		t.Fatalf("%d faces kept decoded after showing all %d, want %d", n, len(faces), decodedLarge)
+	}
+	var held int
+	for _, img := range l.small {
+		held += len(img.Pix)
+	}
+	for _, f := range l.large {
+		held += len(f.Data)
+	}
+	t.Logf("held between frames: %d KB, and %d decoded faces of ~1 MB", held>>10, decodedLarge)
+	if img, err := l.get("no such digest"); img != nil || err != nil {
+		t.Fatalf("an unknown digest gave %v, %v", img, err)
+	}
+	if l.has("no such digest") || !l.has(faces[0].Hash) {
+		t.Fatal("has is wrong")
+	}
+}
