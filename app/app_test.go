@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -100,6 +101,36 @@ func TestCallLifecycle(t *testing.T) {
 	r.waitFor(t, call.InCall)
 	a.Hangup()
 	r.waitFor(t, call.Ended)
+}
+
+// TestCallEndsWhenTheSoundServerDies: the sound server dies mid-call
+// (killed, so miniaudio never reports the device stopped). The call does
+// not go on in silence: it ends within seconds with a message a person
+// understands, and the app still closes.
+func TestCallEndsWhenTheSoundServerDies(t *testing.T) {
+	pa := pulsetest.Start(t)
+	pa.Setenv(t)
+	a, r := startApp(t, Config{Echo: true, NoHistory: true})
+	a.Call()
+	r.waitFor(t, call.InCall)
+	time.Sleep(500 * time.Millisecond)
+	if err := pa.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	s := r.waitFor(t, call.Failed)
+	if !strings.Contains(s.Message, "stopped working") {
+		t.Fatalf("the call failed %v after the sound server died with %q, want the device named as stopped", time.Since(killed), s.Message)
+	}
+	t.Logf("%v after the sound server died: %s", time.Since(killed).Round(time.Millisecond), s.Message)
+	closed := make(chan error, 1)
+	go func() { closed <- a.Close() }()
+	select {
+	case err := <-closed:
+		t.Logf("Close: %v", err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("the app does not close after the sound server died")
+	}
 }
 
 // TestCallWithoutSoundSystem: with no sound server the call fails with a

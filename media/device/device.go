@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gen2brain/malgo"
@@ -27,6 +28,12 @@ const stopTimeout = 3 * time.Second
 // uninit stops and frees dev, giving up after stopTimeout (and then marking
 // c stuck).
 func (c *Context) uninit(dev *malgo.Device) error {
+	c.mu.Lock()
+	if end, ok := c.unwatch[dev]; ok {
+		end() // a closed device's callbacks stop: not a stall
+		delete(c.unwatch, dev)
+	}
+	c.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -91,6 +98,8 @@ type Context struct {
 	log    *slog.Logger
 	closed bool
 	stuck  bool // a device could not be stopped: the backend must not be freed
+	// unwatch ends the stall watch of each open device (see open).
+	unwatch map[*malgo.Device]func()
 }
 
 // backends lists the real backends to try, in order. miniaudio's null
@@ -202,11 +211,22 @@ func (c *Context) Close() error {
 // PulseAudio output likewise starts at 20 ms and grows on underflow.
 var period = 30 * time.Millisecond // a variable only for BenchmarkPlaybackGaps
 
+// deviceStall is how long a started device may go without a callback before
+// it is taken as lost. miniaudio calls the stop callback when a device is
+// unplugged, but not when the sound server itself dies (PulseAudio killed
+// or restarted): the callbacks just stop, and reads and writes would wait
+// for their context forever, a call gone silent with nothing said. The
+// callback runs every period (30 ms); 2 s is far beyond a scheduling
+// hiccup, and the monotonic clock does not advance while the machine
+// sleeps.
+const deviceStall = 2 * time.Second
+
 // open initialises and starts a malgo device at 48 kHz mono S16 with a
 // 30 ms period: a microphone (typ malgo.Capture, micID), a speaker
 // (malgo.Playback, spkID) or both as one duplex device (malgo.Duplex). An ID
 // of "" is the default device. The returned channel is closed when the
-// backend stops the device (unplugged, the sound server gone, or Uninit).
+// backend stops the device (unplugged, the sound server gone, or Uninit),
+// or when its callback has not run for deviceStall.
 func (c *Context) open(typ malgo.DeviceType, micID, spkID string, data malgo.DataProc) (*malgo.Device, <-chan struct{}, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -243,7 +263,13 @@ func (c *Context) open(typ malgo.DeviceType, micID, spkID string, data malgo.Dat
 	lost := make(chan struct{})
 	var once sync.Once
 	stop := func() { once.Do(func() { close(lost) }) }
-	dev, err := malgo.InitDevice(c.ctx.Context, cfg, malgo.DeviceCallbacks{Data: data, Stop: stop})
+	start := time.Now()
+	var last atomic.Int64 // time.Since(start) at the last callback, ns
+	called := func(out, in []byte, frames uint32) {
+		last.Store(int64(time.Since(start)))
+		data(out, in, frames)
+	}
+	dev, err := malgo.InitDevice(c.ctx.Context, cfg, malgo.DeviceCallbacks{Data: called, Stop: stop})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: open %s: %v", ErrNoDevice, strings.Join(what, " and "), err)
 	}
@@ -252,5 +278,29 @@ func (c *Context) open(typ malgo.DeviceType, micID, spkID string, data malgo.Dat
 		return nil, nil, fmt.Errorf("%w: start %s: %v", ErrNoDevice, strings.Join(what, " and "), err)
 	}
 	c.log.Info("audio device open", "devices", strings.Join(what, " and "), "rate", dev.SampleRate())
+	last.Store(int64(time.Since(start)))
+	closing := make(chan struct{})
+	if c.unwatch == nil {
+		c.unwatch = map[*malgo.Device]func(){}
+	}
+	c.unwatch[dev] = sync.OnceFunc(func() { close(closing) })
+	go func() {
+		tick := time.NewTicker(deviceStall / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-lost:
+				return
+			case <-closing:
+				return
+			case <-tick.C:
+				if silent := time.Since(start) - time.Duration(last.Load()); silent > deviceStall {
+					c.log.Warn("audio device stalled: taken as lost", "devices", strings.Join(what, " and "), "no_callback_for", silent.Round(time.Millisecond))
+					stop()
+					return
+				}
+			}
+		}
+	}()
 	return dev, lost, nil
 }

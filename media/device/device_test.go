@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -306,4 +309,96 @@ func BenchmarkPlaybackGaps(b *testing.B) {
 			b.ReportMetric(float64(gaps)/float64(b.N), "gaps/3s")
 		})
 	}
+}
+
+// TestDeviceLostWhenTheServerDies: a sound server that dies mid-stream
+// (killed: miniaudio then never calls the device's stop callback) turns into
+// ErrDeviceLost from ReadFrame and WriteFrame within a few seconds, rather
+// than a read that waits forever; Close then returns. A device closed the
+// normal way is not reported as stalled.
+func TestDeviceLostWhenTheServerDies(t *testing.T) {
+	pa := pulsetest.Start(t)
+	pa.Setenv(t)
+	warned := &warnings{}
+	ctx, err := device.NewContext(slog.New(warned))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctx.Close()
+	f := make([]int16, audio.FrameSamples)
+	tctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	// Closed the normal way: no stall reported once its callbacks stop.
+	d, err := ctx.OpenDuplex("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if err := d.ReadFrame(tctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if w := warned.list(); len(w) > 0 {
+		t.Fatalf("a device closed normally was warned about: %q", w)
+	}
+
+	d, err = ctx.OpenDuplex("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if err := d.ReadFrame(tctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pa.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	var readErr error
+	for readErr == nil {
+		readErr = d.ReadFrame(tctx, f)
+	}
+	if !errors.Is(readErr, device.ErrDeviceLost) {
+		t.Fatalf("ReadFrame after the server died: %v (after %v), want ErrDeviceLost", readErr, time.Since(killed))
+	}
+	t.Logf("ReadFrame said the device was lost %v after the server died", time.Since(killed).Round(time.Millisecond))
+	if err := d.WriteFrame(tctx, f); !errors.Is(err, device.ErrDeviceLost) {
+		t.Fatalf("WriteFrame after the server died: %v, want ErrDeviceLost", err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- d.Close() }()
+	select {
+	case err := <-closed:
+		t.Logf("Close after the server died: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close hangs after the server died")
+	}
+}
+
+// warnings is a slog.Handler that keeps the messages of warnings and errors.
+type warnings struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warnings) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (w *warnings) WithAttrs([]slog.Attr) slog.Handler           { return w }
+func (w *warnings) WithGroup(string) slog.Handler                { return w }
+func (w *warnings) Handle(_ context.Context, r slog.Record) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, r.Message)
+	return nil
+}
+
+func (w *warnings) list() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.msgs)
 }

@@ -166,6 +166,11 @@ func (q *outQueue) write(ctx context.Context, f []int16, lost <-chan struct{}) e
 		if q.closed.Load() {
 			return os.ErrClosed
 		}
+		select {
+		case <-lost: // gone: say so now, not once the queue is full
+			return ErrDeviceLost
+		default:
+		}
 		q.mu.Lock()
 		if q.n+len(f) <= playbackAhead {
 			w := (q.r + q.n) % len(q.ring)

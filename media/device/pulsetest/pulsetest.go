@@ -207,6 +207,10 @@ func (s *Server) keepRunning(t testing.TB, sinks []string) error {
 	return nil
 }
 
+// Kill ends the sound server at once (SIGKILL), as a crash would: its
+// clients get no goodbye.
+func (s *Server) Kill() error { return s.cmd.Process.Kill() }
+
 // Setenv points this test process's PulseAudio clients (malgo) at the
 // server, for the rest of the test.
 func (s *Server) Setenv(t testing.TB) {
