@@ -329,16 +329,22 @@ func TestDeviceLostWhenTheServerDies(t *testing.T) {
 	tctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
-	// Closed the normal way: no stall reported once its callbacks stop.
-	d, err := ctx.OpenDuplex("", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 10 {
-		if err := d.ReadFrame(tctx, f); err != nil {
+	// open opens the default devices and reads 200 ms from them.
+	open := func() *device.Duplex {
+		d, err := ctx.OpenDuplex("", "")
+		if err != nil {
 			t.Fatal(err)
 		}
+		for range 10 {
+			if err := d.ReadFrame(tctx, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d
 	}
+
+	// Closed the normal way: no stall reported once its callbacks stop.
+	d := open()
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -347,15 +353,7 @@ func TestDeviceLostWhenTheServerDies(t *testing.T) {
 		t.Fatalf("a device closed normally was warned about: %q", w)
 	}
 
-	d, err = ctx.OpenDuplex("", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 10 {
-		if err := d.ReadFrame(tctx, f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d = open()
 	if err := pa.Kill(); err != nil {
 		t.Fatal(err)
 	}
