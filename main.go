@@ -98,11 +98,12 @@ func runGUI(args []string, stderr io.Writer) int {
 		return 2
 	}
 	if os.Getenv("GOGC") == "" {
-		// A call makes garbage at ~10 MB/s (camera frames, audio, pion) over a
-		// live heap of ~55 MB (the avatar's decoded images, fonts); Go's
-		// default GOGC=100 lets the heap grow to twice that between
-		// collections. Half the headroom saves ~25 MB of RSS in a call at
-		// no CPU cost measured (BenchmarkInCall, docs/benchmarks.md).
+		// A call makes garbage at ~8 MB/s (camera frames, audio, pion) over a
+		// live heap of ~25 MB (fonts, the decoded faces); Go's default
+		// GOGC=100 lets the heap grow to twice that between collections.
+		// Half the headroom saved ~25 MB of RSS in a call when the live heap
+		// was 55 MB, at no CPU cost measured (BenchmarkInCall,
+		// docs/benchmarks.md).
 		debug.SetGCPercent(50)
 	}
 	// The AI settings come from the settings window (Fyne preferences)
