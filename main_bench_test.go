@@ -358,9 +358,7 @@ func inCallOnce(b *testing.B, bin string, env []string, pa *pulsetest.Server, sp
 		}
 		talked <- n
 	}()
-	var rss []float64
-	var hwm float64
-	var mem []memSample
+	var mem []memSample // one a second
 	tick := time.NewTicker(time.Second)
 	for time.Since(t0) < window {
 		select {
@@ -374,7 +372,6 @@ func inCallOnce(b *testing.B, bin string, env []string, pa *pulsetest.Server, sp
 			stopTalking()
 			fail("%v", err)
 		}
-		rss, hwm = append(rss, m.rss), m.hwm
 		mem = append(mem, m)
 	}
 	tick.Stop()
@@ -391,19 +388,17 @@ func inCallOnce(b *testing.B, bin string, env []string, pa *pulsetest.Server, sp
 
 	u := inCallUsage{
 		cpuSeconds: float64(cpu1-cpu0) / float64(hz), wallSecs: wall.Seconds(),
-		rssMax: slices.Max(rss), hwm: hwm, replies: replies, utterances: utterances,
+		hwm: mem[len(mem)-1].hwm, replies: replies, utterances: utterances,
 	}
 	u.cpuPercent = 100 * u.cpuSeconds / u.wallSecs
 	u.rasterPercent = 100 * float64(raster1-raster0) / float64(hz) / u.wallSecs
-	for _, r := range rss {
-		u.rssMean += r / float64(len(rss))
-	}
+	n := float64(len(mem))
 	for _, m := range mem {
-		n := float64(len(mem))
-		u.anon, u.file, u.swrast = u.anon+m.anon/n, u.file+m.file/n, u.swrast+m.swrast/n
+		u.rssMax = max(u.rssMax, m.rss)
+		u.rssMean, u.anon, u.file, u.swrast = u.rssMean+m.rss/n, u.anon+m.anon/n, u.file+m.file/n, u.swrast+m.swrast/n
 	}
 	b.Logf("%.1f s in call: CPU %.2f s (%.1f %% of a core, %.1f %% in llvmpipe), RSS max %.1f MB, mean %.1f MB over %d samples (anonymous %.1f, files %.1f of which the software rasterizer %.1f), HWM %.1f MB; %d utterances spoken, %d replies",
-		u.wallSecs, u.cpuSeconds, u.cpuPercent, u.rasterPercent, u.rssMax, u.rssMean, len(rss), u.anon, u.file, u.swrast, u.hwm, utterances, replies)
+		u.wallSecs, u.cpuSeconds, u.cpuPercent, u.rasterPercent, u.rssMax, u.rssMean, len(mem), u.anon, u.file, u.swrast, u.hwm, utterances, replies)
 	if replies == 0 {
 		fail("the agent never spoke during the %v: the call was not live", window)
 	}
@@ -491,8 +486,6 @@ func statTicks(path string) (int64, error) {
 	return utime + stime, nil
 }
 
-// memory returns process pid's resident set (VmRSS) and its peak since
-// start (VmHWM), in MB.
 // memSample is one reading of the app's memory, in MB (10⁶ bytes).
 type memSample struct {
 	rss, hwm   float64 // VmRSS, VmHWM
@@ -504,7 +497,8 @@ type memSample struct {
 // driver and the LLVM it compiles shaders with.
 var swrastLib = regexp.MustCompile(`/(libLLVM[^/]*|swrast_dri\.so|libgallium[^/]*)$`)
 
-// memory reads /proc/PID/status and /proc/PID/smaps.
+// memory reads process pid's memory from /proc/PID/status and
+// /proc/PID/smaps.
 func memory(pid int) (memSample, error) {
 	var m memSample
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))

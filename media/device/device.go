@@ -261,8 +261,7 @@ func (c *Context) open(typ malgo.DeviceType, micID, spkID string, data malgo.Dat
 		}
 	}
 	lost := make(chan struct{})
-	var once sync.Once
-	stop := func() { once.Do(func() { close(lost) }) }
+	stop := sync.OnceFunc(func() { close(lost) })
 	start := time.Now()
 	var last atomic.Int64 // time.Since(start) at the last callback, ns
 	called := func(out, in []byte, frames uint32) {
